@@ -1,0 +1,126 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { argon2Hasher } from './crypto/argon2.hasher.js';
+import { loadEs256Signer } from './crypto/jose.signer.js';
+import { openMetadata } from './db/metadata.js';
+import { buildApp } from './http/app.js';
+import type { Metadata } from './ports/metadata.js';
+import type { StorageDriver } from './ports/storage-driver.js';
+import { systemClock } from './ports/clock.js';
+import { AccessService } from './services/access.service.js';
+import { BlobUploadService } from './services/blob-upload.service.js';
+import { BlobService } from './services/blob.service.js';
+import { HealthService } from './services/health.service.js';
+import { ManifestService } from './services/manifest.service.js';
+import { ProjectService } from './services/project.service.js';
+import { RepositoryResolver } from './services/repositories.js';
+import { TagService } from './services/tag.service.js';
+import { UserService } from './services/user.service.js';
+import { STORAGE_DRIVERS } from './storage/drivers.js';
+import { VERSION } from './version.js';
+
+/** The only place that names concrete adapters. */
+export interface Berth {
+  config: Config;
+  logger: Logger;
+  metadata: Metadata;
+  storage: StorageDriver;
+  users: UserService;
+  projects: ProjectService;
+  uploads: BlobUploadService;
+  app: Awaited<ReturnType<typeof buildApp>>;
+  close(): Promise<void>;
+}
+
+export function makeLogger(config: Config): Logger {
+  return pino({
+    level: config.log.level,
+    base: { svc: 'berth' },
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.password', '*.secret', 'password', 'secret'], censor: '[redacted]' },
+  });
+}
+
+export async function openDatabase(config: Config): Promise<Metadata> {
+  const dataDir = resolve(config.dataDir);
+  if (config.database.driver === 'postgres') {
+    if (!config.database.url) throw new Error('database.url (BERTH_DATABASE_URL) is required for the postgres driver');
+    return openMetadata({ driver: 'postgres', url: config.database.url, poolSize: config.database.poolSize });
+  }
+  await mkdir(dataDir, { recursive: true });
+  return openMetadata({ driver: 'sqlite', path: resolve(config.database.sqlitePath ?? join(dataDir, 'berth.db')) });
+}
+
+export async function compose(config: Config, logger: Logger = makeLogger(config)): Promise<Berth> {
+  const dataDir = resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const metadata = await openDatabase(config);
+  const storage = await STORAGE_DRIVERS[config.storage.driver](config.storage, dataDir);
+  const signer = await loadEs256Signer(resolve(config.auth.tokenKeyFile ?? join(dataDir, 'keys', 'token-es256.jwk')));
+  const clock = systemClock;
+
+  const access = new AccessService({
+    metadata,
+    hasher: argon2Hasher,
+    signer,
+    clock,
+    config: { service: config.auth.service, issuer: config.auth.issuer, tokenTtlSeconds: config.auth.tokenTtlSeconds },
+  });
+  const repositories = new RepositoryResolver({ metadata, clock });
+  const users = new UserService({ metadata, hasher: argon2Hasher, clock, onCredentialsChanged: (id) => access.forgetUser(id) });
+  const projects = new ProjectService({ metadata, clock, onChange: (name) => access.forgetProject(name) });
+  const uploads = new BlobUploadService({
+    metadata,
+    storage,
+    repositories,
+    clock,
+    config: { sessionTtlMs: config.uploads.sessionTtlSeconds * 1000, maxBlobBytes: config.uploads.maxBlobBytes },
+  });
+  const blobs = new BlobService({
+    metadata,
+    storage,
+    repositories,
+    config: { redirect: config.storage.redirect, redirectTtlSeconds: config.storage.redirectTtlSeconds },
+  });
+  const manifests = new ManifestService({ metadata, storage, repositories, clock });
+  const tags = new TagService({ metadata, repositories });
+  const health = new HealthService({
+    database: () => metadata.ping(),
+    storage: () => storage.list(''),
+  });
+
+  const app = await buildApp({
+    logger,
+    access,
+    blobs,
+    uploads,
+    manifests,
+    tags,
+    projects,
+    health,
+    info: { version: VERSION, storageDriver: storage.name, externalUrl: config.externalUrl },
+    config: {
+      service: config.auth.service,
+      externalUrl: config.externalUrl,
+      manifestMaxBytes: config.limits.manifestMaxBytes,
+      chunkMinLength: config.uploads.chunkMinLength,
+    },
+  });
+
+  return {
+    config,
+    logger,
+    metadata,
+    storage,
+    users,
+    projects,
+    uploads,
+    app,
+    async close() {
+      await app.close();
+      await storage.close?.();
+      await metadata.close();
+    },
+  };
+}

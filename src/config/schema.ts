@@ -1,0 +1,83 @@
+import { type Static, Type as T } from '@sinclair/typebox';
+
+/**
+ * The one configuration schema: it gives the TypeScript type, the validator and the JSON Schema
+ * that `berth config schema` prints. Defaults < YAML file < BERTH_* environment variables; an
+ * environment variable's name is the key path in upper snake case (storage.s3.bucket →
+ * BERTH_STORAGE_S3_BUCKET).
+ */
+export const ConfigSchema = T.Object(
+  {
+    listen: T.String({ default: '127.0.0.1:5000', description: 'host:port to listen on' }),
+    dataDir: T.String({ default: './data', description: 'folder for the embedded database, blobs and keys' }),
+    externalUrl: T.Optional(T.String({ format: 'uri', description: 'URL clients use to reach Berth (token realm, Location headers)' })),
+    adminPassword: T.Optional(T.String({ minLength: 1, description: 'password of user admin when it is first created', writeOnly: true })),
+    log: T.Object(
+      { level: T.Union([T.Literal('fatal'), T.Literal('error'), T.Literal('warn'), T.Literal('info'), T.Literal('debug'), T.Literal('trace'), T.Literal('silent')], { default: 'info' }) },
+      { default: {}, additionalProperties: false },
+    ),
+    database: T.Object(
+      {
+        driver: T.Union([T.Literal('sqlite'), T.Literal('postgres')], { default: 'sqlite' }),
+        sqlitePath: T.Optional(T.String({ description: 'default: <dataDir>/berth.db' })),
+        url: T.Optional(T.String({ description: 'postgres://user@host:port/db', writeOnly: true })),
+        poolSize: T.Integer({ minimum: 1, maximum: 200, default: 10 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    storage: T.Object(
+      {
+        driver: T.Union([T.Literal('filesystem'), T.Literal('s3')], { default: 'filesystem' }),
+        filesystem: T.Object(
+          {
+            root: T.Optional(T.String({ description: 'default: <dataDir>' })),
+            fsync: T.Boolean({ default: true, description: 'fsync blobs before they become visible' }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+        s3: T.Object(
+          {
+            endpoint: T.Optional(T.String({ format: 'uri' })),
+            region: T.String({ default: 'us-east-1' }),
+            bucket: T.Optional(T.String({ minLength: 3 })),
+            prefix: T.String({ default: '' }),
+            accessKeyId: T.Optional(T.String({ writeOnly: true })),
+            secretAccessKey: T.Optional(T.String({ writeOnly: true })),
+            forcePathStyle: T.Boolean({ default: true }),
+            partSizeBytes: T.Integer({ minimum: 5 * 1024 * 1024, default: 16 * 1024 * 1024 }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+        redirect: T.Boolean({ default: false, description: 'answer blob GETs with a redirect to a presigned object-store URL' }),
+        redirectTtlSeconds: T.Integer({ minimum: 1, maximum: 604800, default: 1200 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    uploads: T.Object(
+      {
+        sessionTtlSeconds: T.Integer({ minimum: 1, default: 86_400, description: 'an upload idle this long expires and its data is swept' }),
+        sweepIntervalSeconds: T.Integer({ minimum: 1, default: 600 }),
+        chunkMinLength: T.Integer({ minimum: 0, default: 0, description: 'OCI-Chunk-Min-Length advertised on upload sessions (0: none)' }),
+        maxBlobBytes: T.Integer({ minimum: 0, default: 0, description: 'largest blob accepted; 0 for no limit' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    limits: T.Object(
+      { manifestMaxBytes: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }) },
+      { default: {}, additionalProperties: false },
+    ),
+    auth: T.Object(
+      {
+        service: T.String({ default: 'berth', description: 'the token service name (service= of the challenge, token audience)' }),
+        issuer: T.String({ default: 'berth-token-issuer' }),
+        tokenTtlSeconds: T.Integer({ minimum: 60, maximum: 86_400, default: 1800 }),
+        tokenKeyFile: T.Optional(T.String({ description: 'default: <dataDir>/keys/token-es256.jwk' })),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    shutdownTimeoutSeconds: T.Integer({ minimum: 0, default: 30, description: 'how long in-flight requests may finish on SIGTERM' }),
+  },
+  { additionalProperties: false, $id: 'https://berth.dev/schemas/config.json', title: 'Berth configuration' },
+);
+
+export type Config = Static<typeof ConfigSchema>;

@@ -1,0 +1,35 @@
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { DB } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export type DatabaseOptions =
+  | { driver: 'sqlite'; path: string }
+  | { driver: 'postgres'; url: string; poolSize?: number; schema?: string };
+
+export function openKysely(opts: DatabaseOptions): Kysely<DB> {
+  if (opts.driver === 'sqlite') {
+    const sqlite = new Database(opts.path);
+    // WAL: readers never block the writer; NORMAL: a process crash loses nothing committed,
+    // only an OS crash may lose the last transactions (never corrupts the file).
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    return new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize ?? 10,
+    // int8 and numeric come back as strings by default; every bigint here is a size, an id
+    // or epoch milliseconds, all within 2^53
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,45 @@
+import { type Kysely, sql } from 'kysely';
+import type { Metadata, MetadataRepos } from '../ports/metadata.js';
+import { type DatabaseOptions, type Dialect, openKysely } from './dialect.js';
+import { migrate } from './migrator.js';
+import { KyselyBlobRepo } from './repos/blobs.repo.js';
+import { KyselyManifestRepo } from './repos/manifests.repo.js';
+import { KyselyProjectRepo } from './repos/projects.repo.js';
+import { KyselyRepositoryRepo } from './repos/repositories.repo.js';
+import { KyselyTagRepo } from './repos/tags.repo.js';
+import { KyselyUploadRepo } from './repos/uploads.repo.js';
+import { KyselyUserRepo } from './repos/users.repo.js';
+import type { DB } from './schema.js';
+
+function reposOn(db: Kysely<DB>): MetadataRepos {
+  return {
+    projects: new KyselyProjectRepo(db),
+    users: new KyselyUserRepo(db),
+    repositories: new KyselyRepositoryRepo(db),
+    blobs: new KyselyBlobRepo(db),
+    manifests: new KyselyManifestRepo(db),
+    tags: new KyselyTagRepo(db),
+    uploads: new KyselyUploadRepo(db),
+  };
+}
+
+/** Opens the database, brings its schema up to date and returns the metadata port over it. */
+export async function openMetadata(opts: DatabaseOptions): Promise<Metadata> {
+  const db = openKysely(opts);
+  const dialect: Dialect = opts.driver;
+  try {
+    await migrate(db as Kysely<unknown>, dialect);
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  return {
+    ...reposOn(db),
+    dialect,
+    transaction: (fn) => db.transaction().execute((trx) => fn(reposOn(trx))),
+    close: () => db.destroy(),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import type { Kysely } from 'kysely';
+import type { Descriptor } from '../../domain/manifest.js';
+import type { ManifestRecord, ManifestWithContent } from '../../domain/records.js';
+import type { ManifestRepo, NewManifest } from '../../ports/metadata.js';
+import type { DB } from '../schema.js';
+
+const RECORD = ['m.id', 'm.repository_id', 'm.digest', 'm.media_type', 'm.artifact_type', 'm.size', 'm.subject_digest', 'm.annotations', 'm.created_at'] as const;
+
+interface RecordRow {
+  id: number;
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  artifact_type: string | null;
+  size: number;
+  subject_digest: string | null;
+  annotations: string | null;
+  created_at: number;
+}
+
+const toRecord = (r: RecordRow): ManifestRecord => ({
+  id: r.id,
+  repositoryId: r.repository_id,
+  digest: r.digest,
+  mediaType: r.media_type,
+  artifactType: r.artifact_type,
+  size: r.size,
+  subjectDigest: r.subject_digest,
+  annotations: r.annotations === null ? null : (JSON.parse(r.annotations) as Record<string, string>),
+  createdAt: r.created_at,
+});
+
+export class KyselyManifestRepo implements ManifestRepo {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async put(m: NewManifest): Promise<ManifestRecord> {
+    const inserted = await this.db
+      .insertInto('manifests')
+      .values({
+        repository_id: m.repositoryId,
+        digest: m.digest,
+        media_type: m.mediaType,
+        artifact_type: m.artifactType,
+        size: m.size,
+        subject_digest: m.subjectDigest,
+        annotations: m.annotations === null ? null : JSON.stringify(m.annotations),
+        content: Buffer.from(m.content.buffer, m.content.byteOffset, m.content.byteLength),
+        created_at: m.now,
+      })
+      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (inserted) {
+      const blobs = [...new Set(m.blobDigests)];
+      const children = [...new Set(m.childDigests)];
+      if (blobs.length) {
+        await this.db.insertInto('manifest_blobs').values(blobs.map((digest) => ({ manifest_id: inserted.id, digest }))).execute();
+      }
+      if (children.length) {
+        await this.db
+          .insertInto('manifest_children')
+          .values(children.map((child_digest) => ({ manifest_id: inserted.id, child_digest })))
+          .execute();
+      }
+    }
+    const row = await this.stat(m.repositoryId, m.digest);
+    if (!row) throw new Error(`manifest ${m.digest} vanished while being stored`);
+    return row;
+  }
+
+  async get(repositoryId: number, digest: string): Promise<ManifestWithContent | undefined> {
+    const r = await this.db
+      .selectFrom('manifests as m')
+      .select([...RECORD, 'm.content'])
+      .where('m.repository_id', '=', repositoryId)
+      .where('m.digest', '=', digest)
+      .executeTakeFirst();
+    return r && { ...toRecord(r), content: r.content };
+  }
+
+  async stat(repositoryId: number, digest: string): Promise<ManifestRecord | undefined> {
+    const r = await this.db
+      .selectFrom('manifests as m')
+      .select(RECORD)
+      .where('m.repository_id', '=', repositoryId)
+      .where('m.digest', '=', digest)
+      .executeTakeFirst();
+    return r && toRecord(r);
+  }
+
+  async getByTag(repositoryId: number, tag: string): Promise<ManifestWithContent | undefined> {
+    const r = await this.db
+      .selectFrom('tags as t')
+      .innerJoin('manifests as m', 'm.id', 't.manifest_id')
+      .select([...RECORD, 'm.content'])
+      .where('t.repository_id', '=', repositoryId)
+      .where('t.name', '=', tag)
+      .executeTakeFirst();
+    return r && { ...toRecord(r), content: r.content };
+  }
+
+  async statByTag(repositoryId: number, tag: string): Promise<ManifestRecord | undefined> {
+    const r = await this.db
+      .selectFrom('tags as t')
+      .innerJoin('manifests as m', 'm.id', 't.manifest_id')
+      .select(RECORD)
+      .where('t.repository_id', '=', repositoryId)
+      .where('t.name', '=', tag)
+      .executeTakeFirst();
+    return r && toRecord(r);
+  }
+
+  async missingInRepository(repositoryId: number, digests: readonly string[]): Promise<string[]> {
+    const wanted = [...new Set(digests)];
+    if (wanted.length === 0) return [];
+    const present = new Set<string>();
+    for (let i = 0; i < wanted.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('manifests')
+        .select('digest')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', 'in', wanted.slice(i, i + 500))
+        .execute();
+      for (const r of rows) present.add(r.digest);
+    }
+    return wanted.filter((d) => !present.has(d));
+  }
+
+  async delete(repositoryId: number, digest: string): Promise<boolean> {
+    const m = await this.db
+      .selectFrom('manifests')
+      .select('id')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    if (!m) return false;
+    // explicit rather than relying on ON DELETE CASCADE being enabled on the connection
+    await this.db.deleteFrom('tags').where('manifest_id', '=', m.id).execute();
+    await this.db.deleteFrom('manifest_blobs').where('manifest_id', '=', m.id).execute();
+    await this.db.deleteFrom('manifest_children').where('manifest_id', '=', m.id).execute();
+    await this.db.deleteFrom('manifests').where('id', '=', m.id).execute();
+    return true;
+  }
+
+  async referrers(repositoryId: number, subjectDigest: string, artifactType?: string): Promise<Descriptor[]> {
+    let q = this.db
+      .selectFrom('manifests')
+      .select(['digest', 'media_type', 'artifact_type', 'size', 'annotations'])
+      .where('repository_id', '=', repositoryId)
+      .where('subject_digest', '=', subjectDigest);
+    if (artifactType !== undefined) q = q.where('artifact_type', '=', artifactType);
+    const rows = await q.orderBy('id').execute();
+    return rows.map((r) => ({
+      mediaType: r.media_type,
+      digest: r.digest,
+      size: r.size,
+      ...(r.artifact_type !== null ? { artifactType: r.artifact_type } : {}),
+      ...(r.annotations !== null ? { annotations: JSON.parse(r.annotations) as Record<string, string> } : {}),
+    }));
+  }
+}

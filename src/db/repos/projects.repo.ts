@@ -1,0 +1,88 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { conflict } from '../../domain/errors.js';
+import type { Project } from '../../domain/records.js';
+import type { Page, ProjectFilter, ProjectRepo } from '../../ports/metadata.js';
+import { isUniqueViolation } from '../errors.js';
+import type { DB, ProjectsTable } from '../schema.js';
+
+const toProject = (r: Selectable<ProjectsTable>): Project => ({
+  id: r.id,
+  name: r.name,
+  public: r.public === 1,
+  ownerId: r.owner_id,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export class KyselyProjectRepo implements ProjectRepo {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async create(p: { name: string; public: boolean; ownerId: number | null; now: number }): Promise<Project> {
+    try {
+      const row = await this.db
+        .insertInto('projects')
+        .values({ name: p.name, public: p.public ? 1 : 0, owner_id: p.ownerId, created_at: p.now, updated_at: p.now })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toProject(row);
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict(`The project named ${p.name} already exists`, { name: p.name });
+      throw e;
+    }
+  }
+
+  async getByName(name: string): Promise<Project | undefined> {
+    const r = await this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
+    return r && toProject(r);
+  }
+
+  async getById(id: number): Promise<Project | undefined> {
+    const r = await this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toProject(r);
+  }
+
+  async list(f: ProjectFilter, page: { offset: number; limit: number }): Promise<Page<Project>> {
+    let q = this.db.selectFrom('projects');
+    if (f.name !== undefined) q = q.where('name', '=', f.name);
+    if (f.nameLike !== undefined) {
+      const pattern = `%${f.nameLike.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      q = q.where(sql<boolean>`name like ${pattern} escape '\\'`);
+    }
+    if (f.public !== undefined) q = q.where('public', '=', f.public ? 1 : 0);
+    if (f.visibleTo) {
+      const ids = f.visibleTo.projectIds;
+      q = q.where((eb) => (ids.length ? eb.or([eb('public', '=', 1), eb('id', 'in', ids)]) : eb('public', '=', 1)));
+    }
+    const [rows, count] = await Promise.all([
+      q.selectAll().orderBy('name').limit(page.limit).offset(page.offset).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items: rows.map(toProject), total: Number(count.n) };
+  }
+
+  async update(id: number, patch: { public?: boolean; now: number }): Promise<void> {
+    await this.db
+      .updateTable('projects')
+      .set({ updated_at: patch.now, ...(patch.public !== undefined ? { public: patch.public ? 1 : 0 } : {}) })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async deleteIfEmpty(id: number): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('projects')
+      .where('id', '=', id)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('repositories').select('id').where('project_id', '=', id))))
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async repositoryCount(id: number): Promise<number> {
+    const r = await this.db
+      .selectFrom('repositories')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('project_id', '=', id)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+}

@@ -1,0 +1,59 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { UploadSegment, UploadSession } from '../../domain/records.js';
+import type { UploadRepo } from '../../ports/metadata.js';
+import type { DB, UploadsTable } from '../schema.js';
+
+const toSession = (r: Selectable<UploadsTable>): UploadSession => ({
+  id: r.id,
+  repositoryId: r.repository_id,
+  size: r.size,
+  segments: JSON.parse(r.segments) as UploadSegment[],
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  expiresAt: r.expires_at,
+});
+
+export class KyselyUploadRepo implements UploadRepo {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async create(u: { id: string; repositoryId: number; now: number; expiresAt: number }): Promise<UploadSession> {
+    const row = await this.db
+      .insertInto('uploads')
+      .values({ id: u.id, repository_id: u.repositoryId, size: 0, segments: '[]', created_at: u.now, updated_at: u.now, expires_at: u.expiresAt })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toSession(row);
+  }
+
+  async get(id: string): Promise<UploadSession | undefined> {
+    const r = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toSession(r);
+  }
+
+  async append(id: string, expectedSize: number, segment: UploadSegment, now: number, expiresAt: number): Promise<boolean> {
+    const current = await this.get(id);
+    if (!current || current.size !== expectedSize) return false;
+    const r = await this.db
+      .updateTable('uploads')
+      .set({
+        size: expectedSize + segment.size,
+        segments: JSON.stringify([...current.segments, segment]),
+        updated_at: now,
+        expires_at: expiresAt,
+      })
+      .where('id', '=', id)
+      .where('size', '=', expectedSize)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async listExpired(now: number, limit: number): Promise<UploadSession[]> {
+    const rows = await this.db.selectFrom('uploads').selectAll().where('expires_at', '<', now).orderBy('expires_at').limit(limit).execute();
+    return rows.map(toSession);
+  }
+}

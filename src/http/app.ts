@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { RegistryError } from '../domain/errors.js';
+import type { AccessService } from '../services/access.service.js';
+import type { BlobUploadService } from '../services/blob-upload.service.js';
+import type { BlobService } from '../services/blob.service.js';
+import type { HealthService } from '../services/health.service.js';
+import type { ManifestService } from '../services/manifest.service.js';
+import type { ProjectService } from '../services/project.service.js';
+import type { TagService } from '../services/tag.service.js';
+import { projectRoutes } from './api/projects.routes.js';
+import { type SystemInfo, systemRoutes } from './api/system.routes.js';
+import { type AuthOptions, authenticate } from './auth.js';
+import { replyError } from './errors.js';
+import { metricsPlugin } from './metrics.js';
+import { tokenRoutes } from './token.routes.js';
+import { v2Routes } from './v2/v2.routes.js';
+
+export interface AppDeps {
+  logger: Logger;
+  access: AccessService;
+  blobs: BlobService;
+  uploads: BlobUploadService;
+  manifests: ManifestService;
+  tags: TagService;
+  projects: ProjectService;
+  health: HealthService;
+  info: SystemInfo;
+  config: {
+    service: string;
+    externalUrl: string | undefined;
+    manifestMaxBytes: number;
+    chunkMinLength: number;
+  };
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Fastify's own router must not reinterpret /v2 paths: they go to one tested parser
+    routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 1000 },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  const auth: AuthOptions = { access: deps.access, service: deps.config.service, externalUrl: deps.config.externalUrl };
+
+  app.decorateRequest('principal', undefined as never);
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  // one access-log line per request; never headers (credentials), never bodies
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      { method: req.method, url: req.url.split('?')[0], op: req.operation, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+  });
+  app.setErrorHandler((err, req, reply) => replyError(err, req, reply));
+  app.setNotFoundHandler((req, reply) =>
+    replyError(new RegistryError('NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`), req, reply),
+  );
+
+  metricsPlugin(app);
+
+  await app.register(async (v2) =>
+    v2Routes(v2, {
+      auth,
+      blobs: deps.blobs,
+      uploads: deps.uploads,
+      manifests: deps.manifests,
+      tags: deps.tags,
+      manifestMaxBytes: deps.config.manifestMaxBytes,
+      chunkMinLength: deps.config.chunkMinLength,
+    }),
+  );
+  await app.register(async (t) => tokenRoutes(t, auth));
+  await app.register(async (api) => {
+    api.addHook('onRequest', async (req) => {
+      req.principal = await authenticate(req, auth);
+    });
+    await systemRoutes(api, { health: deps.health, info: deps.info });
+    await projectRoutes(api, { projects: deps.projects, auth });
+  });
+  return app;
+}

@@ -1,0 +1,81 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { denied, forbidden, unauthorized } from '../domain/errors.js';
+import { type Action, ANONYMOUS, type Principal, type Resource } from '../domain/permission.js';
+import type { AccessService } from '../services/access.service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export interface AuthOptions {
+  access: AccessService;
+  service: string;
+  externalUrl: string | undefined;
+}
+
+/** Reads the credentials of a request: Basic, Bearer, or none (anonymous). Bad ones are a 401. */
+export async function authenticate(req: FastifyRequest, opts: AuthOptions): Promise<Principal> {
+  const header = req.headers.authorization;
+  if (!header) return ANONYMOUS;
+  const space = header.indexOf(' ');
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
+  const value = space < 0 ? '' : header.slice(space + 1).trim();
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0) throw unauthorized('malformed Basic credentials');
+    const p = await opts.access.authenticatePassword(decoded.slice(0, colon), decoded.slice(colon + 1));
+    if (!p) throw unauthorized('invalid username or password');
+    return p;
+  }
+  if (scheme === 'bearer') {
+    const p = await opts.access.authenticateBearer(value);
+    if (!p) throw unauthorized('invalid or expired token');
+    return p;
+  }
+  throw unauthorized(`unsupported authorization scheme ${scheme.slice(0, 20)}`);
+}
+
+export function externalBase(req: FastifyRequest, configured: string | undefined): string {
+  if (configured) return configured.replace(/\/+$/, '');
+  const proto = (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0]?.trim() || req.protocol;
+  return `${proto}://${req.headers.host ?? req.hostname}`;
+}
+
+/** The dist-spec/Docker token challenge for a 401. */
+export function challenge(req: FastifyRequest, opts: AuthOptions, scope?: string, error?: string): string {
+  const realm = `${externalBase(req, opts.externalUrl)}/service/token`;
+  return `Bearer realm="${realm}",service="${opts.service}"${scope ? `,scope="${scope}"` : ''}${error ? `,error="${error}"` : ''}`;
+}
+
+/** Docker's convention for the scope a 401 asks for: a push also needs pull. */
+export function scopeFor(resource: Resource, action: Action): string | undefined {
+  if (resource.type === 'catalog') return 'registry:catalog:*';
+  if (resource.type !== 'repository') return undefined;
+  const actions = action === 'push' ? 'pull,push' : action;
+  return `repository:${resource.name}:${actions}`;
+}
+
+/**
+ * Authorises through the access service; refusal is 401 with a challenge when more credentials
+ * could help (anonymous, or a token without the scope), 403 otherwise.
+ */
+export async function requireV2(req: FastifyRequest, reply: FastifyReply, opts: AuthOptions, action: Action, resource: Resource): Promise<void> {
+  if (await opts.access.authorize(req.principal, action, resource)) return;
+  const p = req.principal;
+  if (p.kind === 'anonymous' || p.token) {
+    const scope = scopeFor(resource, action);
+    reply.header('www-authenticate', challenge(req, opts, scope, p.token ? 'insufficient_scope' : undefined));
+    throw unauthorized('authentication required', scope ? { scope } : undefined);
+  }
+  throw denied();
+}
+
+export async function requireApi(req: FastifyRequest, opts: AuthOptions, action: Action, resource: Resource): Promise<void> {
+  if (await opts.access.authorize(req.principal, action, resource)) return;
+  if (req.principal.kind === 'anonymous') throw unauthorized('UnAuthorized');
+  throw forbidden('forbidden');
+}
+

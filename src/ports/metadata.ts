@@ -1,0 +1,151 @@
+import type {
+  BlobRecord,
+  ManifestRecord,
+  ManifestWithContent,
+  Project,
+  Repository,
+  UploadSegment,
+  UploadSession,
+  User,
+} from '../domain/records.js';
+import type { Descriptor } from '../domain/manifest.js';
+
+/**
+ * The metadata port: one interface per table group, and a unit of work that runs a function
+ * against all of them in one transaction. Implemented once over Kysely for SQLite and PostgreSQL
+ * (src/db) and checked by test/suites/metadata.suite.ts on both.
+ */
+export interface Metadata extends MetadataRepos {
+  transaction<T>(fn: (tx: MetadataRepos) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /** a trivial round trip, for health checks */
+  ping(): Promise<void>;
+  readonly dialect: 'sqlite' | 'postgres';
+}
+
+export interface MetadataRepos {
+  projects: ProjectRepo;
+  users: UserRepo;
+  repositories: RepositoryRepo;
+  blobs: BlobRepo;
+  manifests: ManifestRepo;
+  tags: TagRepo;
+  uploads: UploadRepo;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export interface ProjectFilter {
+  name?: string;
+  /** substring match on the name */
+  nameLike?: string;
+  public?: boolean;
+  /** only projects that are public or whose id is in this list (for non-admin listings) */
+  visibleTo?: { projectIds: number[] };
+}
+
+export interface ProjectRepo {
+  /** throws CONFLICT when the name is taken */
+  create(p: { name: string; public: boolean; ownerId: number | null; now: number }): Promise<Project>;
+  getByName(name: string): Promise<Project | undefined>;
+  getById(id: number): Promise<Project | undefined>;
+  list(filter: ProjectFilter, page: { offset: number; limit: number }): Promise<Page<Project>>;
+  update(id: number, patch: { public?: boolean; now: number }): Promise<void>;
+  /** deletes the project; false when it still holds repositories (nothing is deleted then) */
+  deleteIfEmpty(id: number): Promise<boolean>;
+  repositoryCount(id: number): Promise<number>;
+}
+
+export interface UserRepo {
+  /** throws CONFLICT when the username is taken */
+  create(u: {
+    username: string;
+    passwordHash: string;
+    email?: string;
+    realname?: string;
+    comment?: string;
+    sysadmin: boolean;
+    now: number;
+  }): Promise<User>;
+  getByUsername(username: string): Promise<User | undefined>;
+  getById(id: number): Promise<User | undefined>;
+  passwordHash(userId: number): Promise<string | undefined>;
+  setPassword(userId: number, passwordHash: string, now: number): Promise<void>;
+}
+
+export interface RepositoryRepo {
+  getByName(name: string): Promise<Repository | undefined>;
+  /** the repository, created in `projectId` when absent */
+  ensure(projectId: number, name: string, now: number): Promise<Repository>;
+  /** catalog order: byte order of names, after `last` */
+  listNames(opts: { last?: string; limit: number }): Promise<string[]>;
+  touch(id: number, now: number): Promise<void>;
+}
+
+export interface BlobRepo {
+  /** records a verified blob; a second record of the same digest is a no-op */
+  put(digest: string, size: number, now: number): Promise<void>;
+  get(digest: string): Promise<BlobRecord | undefined>;
+  /** the blob when it is linked into the repository */
+  getInRepository(repositoryId: number, digest: string): Promise<BlobRecord | undefined>;
+  link(repositoryId: number, digest: string, now: number): Promise<void>;
+  /** false when the blob was not linked */
+  unlink(repositoryId: number, digest: string): Promise<boolean>;
+  /** digests among `digests` NOT linked into the repository */
+  missingInRepository(repositoryId: number, digests: readonly string[]): Promise<string[]>;
+  /** names of repositories the blob is linked into, for mounts without `from` */
+  repositoriesHolding(digest: string, limit: number): Promise<string[]>;
+}
+
+export interface NewManifest {
+  repositoryId: number;
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  size: number;
+  subjectDigest: string | null;
+  annotations: Record<string, string> | null;
+  content: Uint8Array;
+  /** blob digests the manifest references (config, layers) */
+  blobDigests: readonly string[];
+  /** manifest digests an index references */
+  childDigests: readonly string[];
+  now: number;
+}
+
+export interface ManifestRepo {
+  /** stores the manifest unless the repository already holds that digest; returns its row */
+  put(m: NewManifest): Promise<ManifestRecord>;
+  get(repositoryId: number, digest: string): Promise<ManifestWithContent | undefined>;
+  stat(repositoryId: number, digest: string): Promise<ManifestRecord | undefined>;
+  getByTag(repositoryId: number, tag: string): Promise<ManifestWithContent | undefined>;
+  statByTag(repositoryId: number, tag: string): Promise<ManifestRecord | undefined>;
+  /** digests among `digests` that are NOT manifests of the repository */
+  missingInRepository(repositoryId: number, digests: readonly string[]): Promise<string[]>;
+  /** deletes the manifest and the tags that point at it; false when absent */
+  delete(repositoryId: number, digest: string): Promise<boolean>;
+  referrers(repositoryId: number, subjectDigest: string, artifactType?: string): Promise<Descriptor[]>;
+}
+
+export interface TagRepo {
+  /** points the tag at the manifest, creating or moving it */
+  put(repositoryId: number, tag: string, manifestId: number, now: number): Promise<void>;
+  delete(repositoryId: number, tag: string): Promise<boolean>;
+  /** tags in byte order after `last` */
+  list(repositoryId: number, opts: { last?: string; limit: number }): Promise<string[]>;
+}
+
+export interface UploadRepo {
+  create(u: { id: string; repositoryId: number; now: number; expiresAt: number }): Promise<UploadSession>;
+  get(id: string): Promise<UploadSession | undefined>;
+  /**
+   * Appends a segment when the session still has `expectedSize` bytes (optimistic concurrency);
+   * false when another request changed it first.
+   */
+  append(id: string, expectedSize: number, segment: UploadSegment, now: number, expiresAt: number): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  listExpired(now: number, limit: number): Promise<UploadSession[]>;
+}

@@ -1,0 +1,86 @@
+import type { Readable } from 'node:stream';
+import { parseDigest } from '../domain/digest.js';
+import { blobUnknown, rangeNotSatisfiable } from '../domain/errors.js';
+import type { BlobRecord } from '../domain/records.js';
+import type { RepoName } from '../domain/repo-name.js';
+import type { Metadata } from '../ports/metadata.js';
+import { PathNotFoundError, type StorageDriver } from '../ports/storage-driver.js';
+import type { RepositoryResolver } from './repositories.js';
+import { blobPath } from './storage-paths.js';
+
+export interface BlobReadConfig {
+  /** answer blob GETs with a redirect to the storage driver's URL when it can give one */
+  redirect: boolean;
+  redirectTtlSeconds: number;
+}
+
+export type BlobContent =
+  | { kind: 'redirect'; blob: BlobRecord; url: string }
+  | { kind: 'stream'; blob: BlobRecord; stream: Readable; range?: { start: number; end: number } };
+
+export class BlobService {
+  constructor(
+    private readonly deps: {
+      metadata: Metadata;
+      storage: StorageDriver;
+      repositories: RepositoryResolver;
+      config: BlobReadConfig;
+    },
+  ) {}
+
+  async stat(name: RepoName, digestParam: string): Promise<BlobRecord> {
+    const digest = parseDigest(digestParam);
+    const repo = await this.deps.repositories.find(name);
+    const blob = await this.deps.metadata.blobs.getInRepository(repo.id, digest.value);
+    if (!blob) throw blobUnknown(digest.value);
+    return blob;
+  }
+
+  /** GET: the bytes (whole or one range), or a redirect to the object store. */
+  async open(name: RepoName, digestParam: string, rangeHeader: string | undefined): Promise<BlobContent> {
+    const blob = await this.stat(name, digestParam);
+    const range = rangeHeader === undefined ? undefined : parseRange(rangeHeader, blob.size);
+    const path = blobPath(parseDigest(blob.digest));
+    const { storage, config } = this.deps;
+    if (config.redirect && storage.redirectUrl && !range) {
+      const url = await storage.redirectUrl(path, { expiresInSeconds: config.redirectTtlSeconds });
+      if (url) return { kind: 'redirect', blob, url };
+    }
+    try {
+      const stream = await storage.reader(path, range ? { offset: range.start, length: range.end - range.start + 1 } : {});
+      return { kind: 'stream', blob, stream, ...(range ? { range } : {}) };
+    } catch (e) {
+      // recorded but gone from storage: report it as missing rather than as a server fault
+      if (e instanceof PathNotFoundError) throw blobUnknown(blob.digest);
+      throw e;
+    }
+  }
+
+  /** DELETE: unlinks the blob from the repository; storage is reclaimed by garbage collection. */
+  async delete(name: RepoName, digestParam: string): Promise<void> {
+    const digest = parseDigest(digestParam);
+    const repo = await this.deps.repositories.find(name);
+    if (!(await this.deps.metadata.blobs.unlink(repo.id, digest.value))) throw blobUnknown(digest.value);
+  }
+}
+
+/** RFC 9110 single byte range: `bytes=a-b`, `bytes=a-`, `bytes=-n`. */
+export function parseRange(header: string, size: number): { start: number; end: number } {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  const bad = () => rangeNotSatisfiable(`range ${header.slice(0, 100)} cannot be served`, { size });
+  if (!m || (m[1] === '' && m[2] === '')) throw bad();
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw bad();
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== '' && Number(m[2]) < start) throw bad();
+  }
+  if (start >= size || !Number.isSafeInteger(start) || !Number.isSafeInteger(end)) throw bad();
+  return { start, end };
+}

@@ -1,0 +1,159 @@
+import { digestOf, parseDigest } from '../domain/digest.js';
+import { digestInvalid, manifestBlobUnknown, manifestUnknown, RegistryError } from '../domain/errors.js';
+import { type Descriptor, parseManifest } from '../domain/manifest.js';
+import { essence, isIndexMediaType } from '../domain/media-types.js';
+import type { ManifestRecord, ManifestWithContent } from '../domain/records.js';
+import { type Reference, parseReference } from '../domain/reference.js';
+import type { RepoName } from '../domain/repo-name.js';
+import type { Clock } from '../ports/clock.js';
+import type { Metadata } from '../ports/metadata.js';
+import type { StorageDriver } from '../ports/storage-driver.js';
+import type { RepositoryResolver } from './repositories.js';
+import { blobPath } from './storage-paths.js';
+
+export interface PutManifestResult {
+  digest: string;
+  /** the manifest's subject, for the OCI-Subject response header */
+  subject?: string;
+}
+
+export class ManifestService {
+  constructor(
+    private readonly deps: {
+      metadata: Metadata;
+      storage: StorageDriver;
+      repositories: RepositoryResolver;
+      clock: Clock;
+    },
+  ) {}
+
+  /** PUT: validates the manifest and its edges, stores it, and points the tag at it. */
+  async put(name: RepoName, referenceParam: string, body: Buffer, contentType: string | undefined): Promise<PutManifestResult> {
+    const reference = parseReference(referenceParam);
+    const parsed = parseManifest(body, contentType);
+    const algorithm = reference.kind === 'digest' ? reference.digest.algorithm : 'sha256';
+    const digest = digestOf(body, algorithm);
+    if (reference.kind === 'digest' && reference.digest.value !== digest.value) {
+      throw digestInvalid(`the manifest's digest is ${digest.value}`, { expected: reference.digest.value, actual: digest.value });
+    }
+    const repo = await this.deps.repositories.forPush(name);
+    const { metadata, storage, clock } = this.deps;
+
+    // content addressing is the source of truth: the manifest's bytes go to storage first, so
+    // a crash before the database commit leaves only an unreferenced blob
+    const path = blobPath(digest);
+    const existing = await storage.stat(path);
+    if (!existing || existing.size !== body.length) await storage.putContent(path, body);
+
+    const now = clock.now();
+    await metadata.transaction(async (tx) => {
+      const missingBlobs = await tx.blobs.missingInRepository(
+        repo.id,
+        parsed.blobs.map((b) => b.digest),
+      );
+      if (missingBlobs.length) throw manifestBlobUnknown(missingBlobs[0]!);
+      const missingChildren = await tx.manifests.missingInRepository(
+        repo.id,
+        parsed.children.map((c) => c.digest),
+      );
+      if (missingChildren.length) {
+        throw new RegistryError('MANIFEST_UNKNOWN', 'manifest references a manifest unknown to the repository', {
+          digest: missingChildren[0],
+        });
+      }
+      const row = await tx.manifests.put({
+        repositoryId: repo.id,
+        digest: digest.value,
+        mediaType: parsed.mediaType,
+        artifactType: parsed.artifactType ?? null,
+        size: body.length,
+        subjectDigest: parsed.subject?.digest ?? null,
+        annotations: parsed.annotations ?? null,
+        content: body,
+        blobDigests: parsed.blobs.map((b) => b.digest),
+        childDigests: parsed.children.map((c) => c.digest),
+        now,
+      });
+      // the manifest is also a blob of the repository (GET /v2/<name>/blobs/<manifest digest>)
+      await tx.blobs.put(digest.value, body.length, now);
+      await tx.blobs.link(repo.id, digest.value, now);
+      if (reference.kind === 'tag') await tx.tags.put(repo.id, reference.tag, row.id, now);
+      await tx.repositories.touch(repo.id, now);
+    });
+    return { digest: digest.value, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
+  }
+
+  async get(name: RepoName, referenceParam: string, accept: readonly string[]): Promise<ManifestWithContent> {
+    const reference = parseReference(referenceParam);
+    const repo = await this.deps.repositories.find(name);
+    const m =
+      reference.kind === 'tag'
+        ? await this.deps.metadata.manifests.getByTag(repo.id, reference.tag)
+        : await this.deps.metadata.manifests.get(repo.id, reference.digest.value);
+    if (!m) throw manifestUnknown(referenceParam);
+    return this.negotiate(repo.id, m, reference, accept);
+  }
+
+  async head(name: RepoName, referenceParam: string, accept: readonly string[]): Promise<ManifestRecord> {
+    const reference = parseReference(referenceParam);
+    const repo = await this.deps.repositories.find(name);
+    const m =
+      reference.kind === 'tag'
+        ? await this.deps.metadata.manifests.statByTag(repo.id, reference.tag)
+        : await this.deps.metadata.manifests.stat(repo.id, reference.digest.value);
+    if (!m) throw manifestUnknown(referenceParam);
+    if (acceptable(m.mediaType, accept) || reference.kind === 'digest') return m;
+    return this.negotiate(repo.id, { ...m, content: Buffer.alloc(0) }, reference, accept);
+  }
+
+  /** DELETE by digest removes the manifest and its tags; by tag removes only the tag. */
+  async delete(name: RepoName, referenceParam: string): Promise<void> {
+    const reference = parseReference(referenceParam);
+    const repo = await this.deps.repositories.find(name);
+    const deleted =
+      reference.kind === 'tag'
+        ? await this.deps.metadata.tags.delete(repo.id, reference.tag)
+        : await this.deps.metadata.transaction((tx) => tx.manifests.delete(repo.id, reference.digest.value));
+    if (!deleted) throw manifestUnknown(referenceParam);
+  }
+
+  /** The referrers API: an image index of the manifests whose subject is `digest`. */
+  async referrers(name: RepoName, digestParam: string, artifactType: string | undefined): Promise<Descriptor[]> {
+    const digest = parseDigest(digestParam);
+    const repo = await this.deps.repositories.find(name);
+    return this.deps.metadata.manifests.referrers(repo.id, digest.value, artifactType);
+  }
+
+  /**
+   * Content negotiation for tag pulls. A client that does not accept index types (an old Docker
+   * client asking for schema 2 only) gets the linux/amd64 image of a list, as Distribution does;
+   * pulls by digest always get exactly the bytes that were asked for.
+   */
+  private async negotiate<T extends ManifestRecord>(
+    repositoryId: number,
+    m: T & { content: Buffer },
+    reference: Reference,
+    accept: readonly string[],
+  ): Promise<T & { content: Buffer }> {
+    if (reference.kind === 'digest' || acceptable(m.mediaType, accept) || !isIndexMediaType(m.mediaType)) return m;
+    const full = m.content.length ? m : await this.deps.metadata.manifests.get(repositoryId, m.digest);
+    if (!full) return m;
+    const index = JSON.parse(full.content.toString('utf8')) as { manifests?: Descriptor[] };
+    const child = index.manifests?.find(
+      (d) => d.platform?.os === 'linux' && d.platform.architecture === 'amd64' && acceptable(d.mediaType, accept),
+    );
+    if (!child) throw manifestUnknown(reference.kind === 'tag' ? reference.tag : m.digest);
+    const resolved = await this.deps.metadata.manifests.get(repositoryId, child.digest);
+    if (!resolved) throw manifestUnknown(child.digest);
+    return resolved as unknown as T & { content: Buffer };
+  }
+}
+
+/** No Accept header, or one that names the type or a wildcard. */
+function acceptable(mediaType: string, accept: readonly string[]): boolean {
+  if (accept.length === 0) return true;
+  return accept.some((a) => {
+    const t = essence(a);
+    return t === undefined || t === mediaType || t === '*/*' || t === 'application/*' || t === 'application/json';
+  });
+}

@@ -1,0 +1,111 @@
+import { badRequest, isRegistryError, notFound, preconditionFailed } from '../domain/errors.js';
+import type { Principal } from '../domain/permission.js';
+import type { Project } from '../domain/records.js';
+import { isValidProjectName } from '../domain/repo-name.js';
+import type { Clock } from '../ports/clock.js';
+import type { Metadata, Page } from '../ports/metadata.js';
+
+export interface ProjectView extends Project {
+  ownerName: string | null;
+  repoCount: number;
+}
+
+export interface ProjectQuery {
+  name?: string;
+  nameLike?: string;
+  public?: boolean;
+  offset: number;
+  limit: number;
+}
+
+export class ProjectService {
+  constructor(
+    private readonly deps: {
+      metadata: Metadata;
+      clock: Clock;
+      /** called after a change so that cached access decisions are dropped */
+      onChange?: (name: string) => void;
+    },
+  ) {}
+
+  async create(owner: Principal, input: { name: string; public: boolean }): Promise<Project> {
+    if (!isValidProjectName(input.name)) {
+      throw badRequest(
+        `project name ${JSON.stringify(input.name.slice(0, 300))} is invalid: use 1-255 lowercase letters, digits and . _ - , starting and ending with a letter or digit`,
+      );
+    }
+    const project = await this.deps.metadata.projects.create({
+      name: input.name,
+      public: input.public,
+      ownerId: owner.kind === 'user' ? owner.userId : null,
+      now: this.deps.clock.now(),
+    });
+    this.deps.onChange?.(project.name);
+    return project;
+  }
+
+  /** A project by name, or by id when `byId` (Harbor's X-Is-Resource-Name: false). */
+  async get(nameOrId: string, byId: boolean): Promise<ProjectView> {
+    const p = await this.find(nameOrId, byId);
+    return this.view(p);
+  }
+
+  async find(nameOrId: string, byId: boolean): Promise<Project> {
+    const p = byId ? await this.deps.metadata.projects.getById(Number(nameOrId)) : await this.deps.metadata.projects.getByName(nameOrId);
+    if (!p) throw notFound(`project ${nameOrId} not found`);
+    return p;
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return !!(await this.deps.metadata.projects.getByName(name));
+  }
+
+  /** Projects the principal may see: all for system admins, public ones for everybody else. */
+  async list(viewer: Principal, q: ProjectQuery): Promise<Page<ProjectView>> {
+    const all = viewer.kind === 'user' && viewer.sysadmin;
+    const page = await this.deps.metadata.projects.list(
+      {
+        ...(q.name !== undefined ? { name: q.name } : {}),
+        ...(q.nameLike !== undefined ? { nameLike: q.nameLike } : {}),
+        ...(q.public !== undefined ? { public: q.public } : {}),
+        ...(all ? {} : { visibleTo: { projectIds: [] } }),
+      },
+      { offset: q.offset, limit: q.limit },
+    );
+    return { total: page.total, items: await Promise.all(page.items.map((p) => this.view(p))) };
+  }
+
+  async update(nameOrId: string, byId: boolean, patch: { public?: boolean }): Promise<void> {
+    const p = await this.find(nameOrId, byId);
+    await this.deps.metadata.projects.update(p.id, { ...patch, now: this.deps.clock.now() });
+    this.deps.onChange?.(p.name);
+  }
+
+  /** Harbor refuses to delete a project that still holds repositories (412). */
+  async delete(nameOrId: string, byId: boolean): Promise<void> {
+    const p = await this.find(nameOrId, byId);
+    if (!(await this.deps.metadata.projects.deleteIfEmpty(p.id))) {
+      throw preconditionFailed(`the project ${p.name} contains repositories and cannot be deleted`, { project: p.name });
+    }
+    this.deps.onChange?.(p.name);
+  }
+
+  /** Creates the project at start-up unless it exists (Harbor's public `library`). */
+  async ensure(name: string, isPublic: boolean): Promise<void> {
+    if (await this.exists(name)) return;
+    try {
+      await this.deps.metadata.projects.create({ name, public: isPublic, ownerId: null, now: this.deps.clock.now() });
+    } catch (e) {
+      // another instance created it at the same moment
+      if (!(isRegistryError(e) && e.code === 'CONFLICT')) throw e;
+    }
+  }
+
+  private async view(p: Project): Promise<ProjectView> {
+    const [owner, repoCount] = await Promise.all([
+      p.ownerId === null ? undefined : this.deps.metadata.users.getById(p.ownerId),
+      this.deps.metadata.projects.repositoryCount(p.id),
+    ]);
+    return { ...p, ownerName: owner?.username ?? null, repoCount };
+  }
+}
