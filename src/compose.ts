@@ -52,6 +52,12 @@ export async function openDatabase(config: Config): Promise<Metadata> {
   return openMetadata({ driver: 'sqlite', path: resolve(config.database.sqlitePath ?? join(dataDir, 'berth.db')) });
 }
 
+/** The user service alone, for `berth user …` commands that run beside a server. */
+export async function openUserAdmin(config: Config): Promise<{ users: UserService; close(): Promise<void> }> {
+  const metadata = await openDatabase(config);
+  return { users: new UserService({ metadata, hasher: argon2Hasher, clock: systemClock }), close: () => metadata.close() };
+}
+
 export async function compose(config: Config, logger: Logger = makeLogger(config)): Promise<Berth> {
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });

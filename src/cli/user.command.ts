@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
-import { openDatabase } from '../compose.js';
-import { argon2Hasher } from '../crypto/argon2.hasher.js';
+import { openUserAdmin } from '../compose.js';
 import { isRegistryError } from '../domain/errors.js';
-import { systemClock } from '../ports/clock.js';
-import { generatePassword, UserService } from '../services/user.service.js';
+import { generatePassword } from '../services/user.service.js';
 
 /** `berth user create|passwd NAME`: the password comes from stdin, or is generated and printed. */
 export async function commandUser(
@@ -19,9 +17,8 @@ export async function commandUser(
     return 2;
   }
   const password = opts.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : generatePassword();
-  const metadata = await openDatabase(config);
+  const { users, close } = await openUserAdmin(config);
   try {
-    const users = new UserService({ metadata, hasher: argon2Hasher, clock: systemClock });
     if (sub === 'create') await users.create({ username, password, sysadmin: opts.admin });
     else await users.setPassword(username, password);
     process.stdout.write(
@@ -35,6 +32,6 @@ export async function commandUser(
     }
     throw e;
   } finally {
-    await metadata.close();
+    await close();
   }
 }

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject, createPrivateKey, createPublicKey } from 'node:crypto';
+import { generateKeyPairSync, type JsonWebKey, type KeyObject, createPrivateKey, createPublicKey } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, type JWK, jwtVerify, SignJWT } from 'jose';
@@ -35,7 +35,7 @@ async function loadOrCreateKey(keyFile: string): Promise<{ privateKey: KeyObject
   try {
     jwk = JSON.parse(await readFile(keyFile, 'utf8')) as JWK;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read the token signing key ${keyFile}: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read the token signing key ${keyFile}: ${(e as Error).message}`, { cause: e });
     const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     jwk = await exportJWK(pair.privateKey);
     await mkdir(dirname(keyFile), { recursive: true, mode: 0o700 });
@@ -45,7 +45,7 @@ async function loadOrCreateKey(keyFile: string): Promise<{ privateKey: KeyObject
     // a concurrent first start may have won the rename: read back whatever is there now
     jwk = JSON.parse(await readFile(keyFile, 'utf8')) as JWK;
   }
-  const privateKey = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  const privateKey = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
   const publicKey = createPublicKey(privateKey);
   const { d: _d, ...pub } = jwk;
   const kid = await calculateJwkThumbprint(pub);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest, unauthorized } from '../domain/errors.js';
-import { ANONYMOUS, type Principal } from '../domain/permission.js';
+import type { Principal } from '../domain/permission.js';
 import { type AuthOptions, authenticate } from './auth.js';
 
 /**
@@ -27,7 +27,7 @@ export async function tokenRoutes(app: FastifyInstance, auth: AuthOptions): Prom
   app.post('/service/token', async (req, reply) => {
     const form = formBody(req);
     checkService(form.get('service'), auth.service);
-    let principal: Principal = ANONYMOUS;
+    let principal: Principal;
     const grant = form.get('grant_type');
     if (grant === 'password') {
       const p = await auth.access.authenticatePassword(form.get('username') ?? '', form.get('password') ?? '');
