@@ -40,7 +40,7 @@ const TOKEN_ACTIONS: Record<string, readonly Action[]> = {
  * (manifest HEAD with a token) does no hashing and no database work.
  */
 export class AccessService {
-  private readonly passwordCache: TtlCache<string, Principal & { kind: 'user' }>;
+  private readonly passwordCache: TtlCache<string, { principal: Principal & { kind: 'user' }; hash: string }>;
   private readonly tokenCache: TtlCache<string, Principal>;
   private readonly projectCache: TtlCache<string, ProjectFacts>;
   private dummyHash: Promise<string> | undefined;
@@ -62,21 +62,25 @@ export class AccessService {
 
   async authenticatePassword(username: string, password: string): Promise<(Principal & { kind: 'user' }) | undefined> {
     const key = createHash('sha256').update(username).update('\0').update(password).digest('base64');
-    const cached = this.passwordCache.get(key);
-    if (cached) return cached;
     const user = await this.deps.metadata.users.getByUsername(username);
     const hash = user ? await this.deps.metadata.users.passwordHash(user.id) : undefined;
+    // the cache spares the argon2 verification, not the lookup: a changed password or a
+    // removed user takes effect at once, on every instance
+    const cached = this.passwordCache.get(key);
+    if (cached && user && hash && cached.hash === hash && cached.principal.userId === user.id) {
+      return { ...cached.principal, sysadmin: user.sysadmin };
+    }
     // verify against a dummy hash for unknown users, so timing does not tell who exists
     const ok = await this.deps.hasher.verify(hash ?? (await this.dummy()), password);
     if (!user || !hash || !ok) return undefined;
     const principal = { kind: 'user' as const, userId: user.id, username: user.username, sysadmin: user.sysadmin };
-    this.passwordCache.set(key, principal, 60_000);
+    this.passwordCache.set(key, { principal, hash }, 300_000);
     return principal;
   }
 
   /** Drops cached credentials of a user whose password or rights changed. */
   forgetUser(userId: number): void {
-    this.passwordCache.deleteWhere((_, p) => p.userId === userId);
+    this.passwordCache.deleteWhere((_, e) => e.principal.userId === userId);
   }
 
   forgetProject(name: string): void {
