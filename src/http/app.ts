@@ -45,6 +45,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 1000 },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // unknown keys are an error (Harbor's own fields are all declared), never silently dropped
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   });
   const auth: AuthOptions = { access: deps.access, service: deps.config.service, externalUrl: deps.config.externalUrl };
 

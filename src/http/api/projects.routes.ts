@@ -14,6 +14,8 @@ const ProjectReq = T.Object(
     metadata: T.Optional(T.Object({ public: T.Optional(BoolString) }, { additionalProperties: true })),
     storage_limit: T.Optional(T.Integer()),
     registry_id: T.Optional(T.Union([T.Integer(), T.Null()])),
+    // Harbor fields accepted for compatibility; allowlists arrive with the scanning issue
+    cve_allowlist: T.Optional(T.Unknown()),
   },
   { additionalProperties: false },
 );
