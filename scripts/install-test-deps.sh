@@ -13,6 +13,8 @@ PACKAGES=(
   radosgw ceph-mon ceph-osd
   # misc tools used by test setup scripts
   curl uuid-runtime jq wrk ca-certificates
+  # ab: HTTP load with HEAD requests for `npm run bench` (wrk 4.1 cannot parse HEAD replies)
+  apache2-utils
 )
 
 missing=()
