@@ -62,6 +62,10 @@ export const blobUploadInvalid = (reason: string, detail?: unknown) =>
   new RegistryError('BLOB_UPLOAD_INVALID', `blob upload invalid: ${reason}`, detail);
 export const digestInvalid = (reason: string, detail?: unknown) =>
   new RegistryError('DIGEST_INVALID', `provided digest did not match uploaded content: ${reason}`, detail);
+export const digestAlgorithmUnsupported = (algorithm: string) =>
+  new RegistryError('DIGEST_INVALID', `unsupported digest algorithm ${algorithm.slice(0, 50)}; use sha256 or sha512`, {
+    algorithm: algorithm.slice(0, 50),
+  });
 export const manifestUnknown = (reference: string) =>
   new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', { reference });
 export const manifestInvalid = (reason: string, detail?: unknown) =>

@@ -113,6 +113,18 @@ export class AccessService {
     return isAllowed(p, resource, action, project);
   }
 
+  /**
+   * Whether a cross-repository mount may take the blob from `source`. This is decided on who the
+   * caller is, not on the token's scope: the token was asked for the target repository only (a
+   * mount without `from` cannot even name the source), a mount hands the client no bytes, and
+   * the token's subject could obtain a token for the source anyway. Without a right to pull
+   * there the registry falls back to an upload (dist-spec "Mounting a blob from another
+   * repository").
+   */
+  async mayMountFrom(p: Principal, source: Resource): Promise<boolean> {
+    return this.authorize(untokened(p), 'pull', source);
+  }
+
   /** Docker token flow: the granted scope is the intersection of what was asked and what is allowed. */
   async issueToken(p: Principal, scopes: readonly string[]): Promise<IssuedToken> {
     const granted: TokenAccess[] = [];

@@ -1,10 +1,11 @@
 import { randomUUID, type Hash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type Digest, newHash, parseDigest } from '../domain/digest.js';
+import { type Digest, type DigestAlgorithm, isDigestAlgorithm, newHash, parseDigest } from '../domain/digest.js';
 import {
   blobUploadInvalid,
   blobUploadUnknown,
+  digestAlgorithmUnsupported,
   digestInvalid,
   payloadTooLarge,
   rangeNotSatisfiable,
@@ -32,6 +33,8 @@ export type StartResult =
 export interface StartOptions {
   /** monolithic upload: the digest the body must have */
   digest?: string;
+  /** `?digest-algorithm=`: the algorithm the final digest will use, so it is hashed as it streams */
+  digestAlgorithm?: string;
   body?: Readable;
   contentLength?: number;
   /** cross-repository mount */
@@ -55,8 +58,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * any moment leaves at most an unreferenced upload that the sweeper removes.
  */
 export class BlobUploadService {
-  /** running sha256 per session, valid for `size` bytes; other instances fall back to re-reading */
-  private readonly hashes: TtlCache<string, { size: number; hash: Hash }>;
+  /** running hash per session, valid for `size` bytes; other instances fall back to re-reading */
+  private readonly hashes: TtlCache<string, { size: number; hash: Hash; algorithm: DigestAlgorithm }>;
   /** sessions with a request in flight in this process */
   private readonly busy = new Set<string>();
 
@@ -73,14 +76,15 @@ export class BlobUploadService {
   }
 
   async start(name: RepoName, opts: StartOptions): Promise<StartResult> {
+    const digest = opts.digest === undefined ? undefined : parseDigest(opts.digest);
+    const algorithm = digest?.algorithm ?? uploadAlgorithm(opts.digestAlgorithm);
     const repo = await this.deps.repositories.forPush(name);
     if (opts.mount !== undefined) {
       const mounted = await this.tryMount(repo, parseDigest(opts.mount), opts);
       if (mounted) return { kind: 'blob', blob: mounted, mounted: true };
     }
-    const session = await this.createSession(repo);
-    if (opts.digest === undefined) return { kind: 'session', session };
-    const digest = parseDigest(opts.digest);
+    const session = await this.createSession(repo, algorithm);
+    if (digest === undefined) return { kind: 'session', session };
     // dist-spec: POST with ?digest= and a body is a whole upload in one request
     return this.withSession(session.id, async () => {
       const s = opts.body ? await this.appendBody(session, opts.body, opts.contentLength) : session;
@@ -174,14 +178,16 @@ export class BlobUploadService {
     return undefined;
   }
 
-  private async createSession(repo: Repository): Promise<UploadSession> {
+  private async createSession(repo: Repository, algorithm: DigestAlgorithm): Promise<UploadSession> {
     const now = this.deps.clock.now();
-    return this.deps.metadata.uploads.create({
+    const session = await this.deps.metadata.uploads.create({
       id: randomUUID(),
       repositoryId: repo.id,
       now,
       expiresAt: now + this.deps.config.sessionTtlMs,
     });
+    this.hashes.set(session.id, { size: 0, hash: newHash(algorithm), algorithm }, this.deps.config.sessionTtlMs);
+    return session;
   }
 
   private async session(repo: Repository, uuid: string): Promise<UploadSession> {
@@ -208,7 +214,8 @@ export class BlobUploadService {
   private async appendBody(session: UploadSession, body: Readable, expected?: number): Promise<UploadSession> {
     const { storage, metadata, clock, config } = this.deps;
     const cached = this.hashes.get(session.id);
-    const hash = cached && cached.size === session.size ? cached.hash.copy() : session.size === 0 ? newHash('sha256') : undefined;
+    const algorithm = cached?.algorithm ?? 'sha256';
+    const hash = cached && cached.size === session.size ? cached.hash.copy() : session.size === 0 ? newHash(algorithm) : undefined;
     const path = `${uploadDir(session.id)}/${String(session.segments.length).padStart(6, '0')}-${randomUUID().slice(0, 8)}`;
     const writer = await storage.writer(path, { temporary: true });
     let n = 0;
@@ -229,6 +236,7 @@ export class BlobUploadService {
       }
     } catch (e) {
       await writer.cancel();
+      if (isClientAbort(e)) throw blobUploadInvalid('the client closed the connection before the body was complete', { received: n });
       throw e;
     }
     if (n === 0) {
@@ -243,7 +251,7 @@ export class BlobUploadService {
       await storage.delete(path);
       throw rangeNotSatisfiable('the upload changed while this chunk was written', { uuid: session.id });
     }
-    if (hash) this.hashes.set(session.id, { size: session.size + n, hash }, config.sessionTtlMs);
+    if (hash) this.hashes.set(session.id, { size: session.size + n, hash, algorithm }, config.sessionTtlMs);
     else this.hashes.delete(session.id);
     return { ...session, size: session.size + n, segments: [...session.segments, segment], updatedAt: now };
   }
@@ -283,10 +291,10 @@ export class BlobUploadService {
 
   private async computeDigest(session: UploadSession, want: Digest): Promise<string> {
     const cached = this.hashes.get(session.id);
-    if (want.algorithm === 'sha256' && cached && cached.size === session.size) {
-      return `sha256:${cached.hash.copy().digest('hex')}`;
+    if (cached && cached.algorithm === want.algorithm && cached.size === session.size) {
+      return `${want.algorithm}:${cached.hash.copy().digest('hex')}`;
     }
-    if (want.algorithm === 'sha256' && session.size === 0) return `sha256:${newHash('sha256').digest('hex')}`;
+    if (session.size === 0) return `${want.algorithm}:${newHash(want.algorithm).digest('hex')}`;
     // another instance wrote the chunks, the process restarted, or the algorithm differs:
     // read the segments back
     const h = newHash(want.algorithm);
@@ -302,6 +310,19 @@ export class BlobUploadService {
     this.hashes.delete(session.id);
     await this.deps.storage.delete(uploadDir(session.id));
   }
+}
+
+/** A request body that ended early: the socket closed (Node's `aborted`) or the stream was cut. */
+function isClientAbort(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error | undefined)?.message === 'aborted';
+}
+
+/** dist-spec `?digest-algorithm=`: a hint for a non-sha256 upload; an unsupported one is a 400. */
+function uploadAlgorithm(param: string | undefined): DigestAlgorithm {
+  if (param === undefined || param === '') return 'sha256';
+  if (!isDigestAlgorithm(param)) throw digestAlgorithmUnsupported(param);
+  return param;
 }
 
 /** dist-spec: a chunk must start where the upload ends (416 otherwise) and match its length. */

@@ -39,7 +39,7 @@ export class BlobService {
   /** GET: the bytes (whole or one range), or a redirect to the object store. */
   async open(name: RepoName, digestParam: string, rangeHeader: string | undefined): Promise<BlobContent> {
     const blob = await this.stat(name, digestParam);
-    const range = rangeHeader === undefined ? undefined : parseRange(rangeHeader, blob.size);
+    const range = rangeHeader === undefined || !isSingleByteRange(rangeHeader) ? undefined : parseRange(rangeHeader, blob.size);
     const path = blobPath(parseDigest(blob.digest));
     const { storage, config } = this.deps;
     if (config.redirect && storage.redirectUrl && !range) {
@@ -64,9 +64,18 @@ export class BlobService {
   }
 }
 
+/**
+ * RFC 9110 §14.2: a server MUST ignore a Range with a unit it does not understand, and MAY ignore
+ * one it will not serve; several ranges at once get the whole blob.
+ */
+function isSingleByteRange(header: string): boolean {
+  const h = header.trim();
+  return /^bytes=/i.test(h) && !h.includes(',');
+}
+
 /** RFC 9110 single byte range: `bytes=a-b`, `bytes=a-`, `bytes=-n`. */
 export function parseRange(header: string, size: number): { start: number; end: number } {
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(header.trim());
   const bad = () => rangeNotSatisfiable(`range ${header.slice(0, 100)} cannot be served`, { size });
   if (!m || (m[1] === '' && m[2] === '')) throw bad();
   let start: number;

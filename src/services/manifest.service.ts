@@ -1,12 +1,12 @@
 import { digestOf, parseDigest } from '../domain/digest.js';
-import { digestInvalid, manifestBlobUnknown, manifestUnknown, RegistryError } from '../domain/errors.js';
-import { type Descriptor, parseManifest } from '../domain/manifest.js';
+import { digestInvalid, manifestBlobUnknown, manifestInvalid, manifestUnknown, RegistryError } from '../domain/errors.js';
+import { type Descriptor, type ParsedManifest, parseManifest } from '../domain/manifest.js';
 import { essence, isIndexMediaType } from '../domain/media-types.js';
 import type { ManifestRecord, ManifestWithContent } from '../domain/records.js';
-import { type Reference, parseReference } from '../domain/reference.js';
+import { isValidTag, parseLookupReference, parseReference, type Reference } from '../domain/reference.js';
 import type { RepoName } from '../domain/repo-name.js';
 import type { Clock } from '../ports/clock.js';
-import type { Metadata } from '../ports/metadata.js';
+import type { Metadata, MetadataRepos } from '../ports/metadata.js';
 import type { StorageDriver } from '../ports/storage-driver.js';
 import type { RepositoryResolver } from './repositories.js';
 import { blobPath } from './storage-paths.js';
@@ -15,7 +15,12 @@ export interface PutManifestResult {
   digest: string;
   /** the manifest's subject, for the OCI-Subject response header */
   subject?: string;
+  /** tags set by `?tag=` on a push by digest, for the OCI-Tag response header */
+  tags: string[];
 }
+
+/** dist-spec: registries that take `tag` parameters MUST accept at least 10 of them. */
+export const MAX_PUSH_TAGS = 100;
 
 export class ManifestService {
   constructor(
@@ -27,9 +32,19 @@ export class ManifestService {
     },
   ) {}
 
-  /** PUT: validates the manifest and its edges, stores it, and points the tag at it. */
-  async put(name: RepoName, referenceParam: string, body: Buffer, contentType: string | undefined): Promise<PutManifestResult> {
+  /**
+   * PUT: validates the manifest and its edges, stores it, and points the tag at it. `tags` are
+   * the `?tag=` parameters of a push by digest (dist-spec "Pushing Manifests with tags").
+   */
+  async put(
+    name: RepoName,
+    referenceParam: string,
+    body: Buffer,
+    contentType: string | undefined,
+    tags: readonly string[] = [],
+  ): Promise<PutManifestResult> {
     const reference = parseReference(referenceParam);
+    const extraTags = checkPushTags(reference, tags);
     const parsed = parseManifest(body, contentType);
     const algorithm = reference.kind === 'digest' ? reference.digest.algorithm : 'sha256';
     const digest = digestOf(body, algorithm);
@@ -38,6 +53,9 @@ export class ManifestService {
     }
     const repo = await this.deps.repositories.forPush(name);
     const { metadata, storage, clock } = this.deps;
+    // refuse a manifest with missing edges before any bytes are written; checked again below,
+    // inside the transaction, against a concurrent delete
+    await checkEdges(metadata, repo.id, parsed);
 
     // content addressing is the source of truth: the manifest's bytes go to storage first, so
     // a crash before the database commit leaves only an unreferenced blob
@@ -47,20 +65,7 @@ export class ManifestService {
 
     const now = clock.now();
     await metadata.transaction(async (tx) => {
-      const missingBlobs = await tx.blobs.missingInRepository(
-        repo.id,
-        parsed.blobs.map((b) => b.digest),
-      );
-      if (missingBlobs.length) throw manifestBlobUnknown(missingBlobs[0]!);
-      const missingChildren = await tx.manifests.missingInRepository(
-        repo.id,
-        parsed.children.map((c) => c.digest),
-      );
-      if (missingChildren.length) {
-        throw new RegistryError('MANIFEST_UNKNOWN', 'manifest references a manifest unknown to the repository', {
-          digest: missingChildren[0],
-        });
-      }
+      await checkEdges(tx, repo.id, parsed);
       const row = await tx.manifests.put({
         repositoryId: repo.id,
         digest: digest.value,
@@ -78,13 +83,14 @@ export class ManifestService {
       await tx.blobs.put(digest.value, body.length, now);
       await tx.blobs.link(repo.id, digest.value, now);
       if (reference.kind === 'tag') await tx.tags.put(repo.id, reference.tag, row.id, now);
+      for (const tag of extraTags) await tx.tags.put(repo.id, tag, row.id, now);
       await tx.repositories.touch(repo.id, now);
     });
-    return { digest: digest.value, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
+    return { digest: digest.value, ...(parsed.subject ? { subject: parsed.subject.digest } : {}), tags: extraTags };
   }
 
   async get(name: RepoName, referenceParam: string, accept: readonly string[]): Promise<ManifestWithContent> {
-    const reference = parseReference(referenceParam);
+    const reference = parseLookupReference(referenceParam);
     const repo = await this.deps.repositories.find(name);
     const m =
       reference.kind === 'tag'
@@ -95,7 +101,7 @@ export class ManifestService {
   }
 
   async head(name: RepoName, referenceParam: string, accept: readonly string[]): Promise<ManifestRecord> {
-    const reference = parseReference(referenceParam);
+    const reference = parseLookupReference(referenceParam);
     const repo = await this.deps.repositories.find(name);
     const m =
       reference.kind === 'tag'
@@ -108,7 +114,7 @@ export class ManifestService {
 
   /** DELETE by digest removes the manifest and its tags; by tag removes only the tag. */
   async delete(name: RepoName, referenceParam: string): Promise<void> {
-    const reference = parseReference(referenceParam);
+    const reference = parseLookupReference(referenceParam);
     const repo = await this.deps.repositories.find(name);
     const deleted =
       reference.kind === 'tag'
@@ -120,7 +126,10 @@ export class ManifestService {
   /** The referrers API: an image index of the manifests whose subject is `digest`. */
   async referrers(name: RepoName, digestParam: string, artifactType: string | undefined): Promise<Descriptor[]> {
     const digest = parseDigest(digestParam);
-    const repo = await this.deps.repositories.find(name);
+    // dist-spec: "the registry MUST NOT return a 404 Not Found to a referrers API request";
+    // a repository nothing was pushed to yet has no referrers
+    const repo = await this.deps.repositories.findOrUndefined(name);
+    if (!repo) return [];
     return this.deps.metadata.manifests.referrers(repo.id, digest.value, artifactType);
   }
 
@@ -156,4 +165,31 @@ function acceptable(mediaType: string, accept: readonly string[]): boolean {
     const t = essence(a);
     return t === undefined || t === mediaType || t === '*/*' || t === 'application/*' || t === 'application/json';
   });
+}
+
+/** `?tag=` is only meaningful on a push by digest; every value must be a valid tag. */
+function checkPushTags(reference: Reference, tags: readonly string[]): string[] {
+  if (tags.length === 0) return [];
+  if (reference.kind === 'tag') throw manifestInvalid('tag query parameters are only valid when pushing a manifest by digest');
+  if (tags.length > MAX_PUSH_TAGS) throw manifestInvalid(`at most ${MAX_PUSH_TAGS} tag parameters are accepted`);
+  for (const t of tags) if (!isValidTag(t)) throw new RegistryError('MANIFEST_INVALID', 'invalid tag', { tag: t.slice(0, 200) });
+  return [...new Set(tags)];
+}
+
+/** The blobs and child manifests a manifest references must be in the repository. */
+async function checkEdges(repos: Pick<MetadataRepos, 'blobs' | 'manifests'>, repositoryId: number, parsed: ParsedManifest): Promise<void> {
+  const missingBlobs = await repos.blobs.missingInRepository(
+    repositoryId,
+    parsed.blobs.map((b) => b.digest),
+  );
+  if (missingBlobs.length) throw manifestBlobUnknown(missingBlobs[0]!);
+  const missingChildren = await repos.manifests.missingInRepository(
+    repositoryId,
+    parsed.children.map((c) => c.digest),
+  );
+  if (missingChildren.length) {
+    throw new RegistryError('MANIFEST_UNKNOWN', 'manifest references a manifest unknown to the repository', {
+      digest: missingChildren[0],
+    });
+  }
 }

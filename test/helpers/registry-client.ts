@@ -58,3 +58,83 @@ export function sha256(data: Uint8Array | string): string {
 export function sha512(data: Uint8Array | string): string {
   return `sha512:${createHash('sha512').update(data).digest('hex')}`;
 }
+
+export interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/** Parses a `WWW-Authenticate` value as the conformance suites do: `scheme key="value",…`. */
+export function parseChallenge(header: string): Challenge {
+  const space = header.indexOf(' ');
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
+  const params: Record<string, string> = {};
+  for (const m of header.matchAll(/([a-zA-Z_]+)="([^"]*)"/g)) params[m[1]!.toLowerCase()] = m[2]!;
+  return { scheme, params };
+}
+
+type Body = string | Uint8Array | undefined;
+
+/**
+ * A client that authenticates the way the OCI conformance suites (reggie, conformance2) do:
+ * every request goes out without credentials; on a 401 with a Bearer challenge it GETs the
+ * realm with Basic credentials, `service` and the challenge's `scope`, then repeats the request
+ * once with the token. Bodies must be replayable, so only strings and byte arrays are taken.
+ */
+export class ChallengeClient {
+  /** the challenges answered, in order, for assertions on the scope the registry asked for */
+  readonly challenges: Challenge[] = [];
+  /** token endpoint answers that were not 200 */
+  readonly tokenFailures: number[] = [];
+
+  constructor(
+    readonly base: string,
+    readonly username?: string,
+    readonly password?: string,
+  ) {}
+
+  async fetch(path: string, init: { method?: string; body?: Body; headers?: Record<string, string> } = {}): Promise<Response> {
+    const url = new URL(path, this.base);
+    const send = (authorization?: string) =>
+      fetch(url, {
+        method: init.method ?? 'GET',
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        headers: { ...(init.headers ?? {}), ...(authorization ? { authorization } : {}) },
+        redirect: 'manual',
+      });
+    const first = await send();
+    const header = first.headers.get('www-authenticate');
+    if (first.status !== 401 || !header || this.username === undefined) return first;
+    await first.arrayBuffer();
+    const c = parseChallenge(header);
+    this.challenges.push(c);
+    const basic = `Basic ${Buffer.from(`${this.username}:${this.password ?? ''}`).toString('base64')}`;
+    if (c.scheme === 'basic') return send(basic);
+    const realm = new URL(c.params['realm'] ?? '', url);
+    realm.searchParams.set('service', c.params['service'] ?? '');
+    if (c.params['scope']) realm.searchParams.set('scope', c.params['scope']);
+    const tokenRes = await fetch(realm, { headers: { authorization: basic, accept: 'application/json' } });
+    if (tokenRes.status !== 200) {
+      this.tokenFailures.push(tokenRes.status);
+      return first;
+    }
+    const body = (await tokenRes.json()) as { token?: string; access_token?: string };
+    return send(`Bearer ${body.access_token || body.token}`);
+  }
+}
+
+/** Creates a project through the Harbor API as the given Basic credentials. */
+export async function createProject(base: string, authorization: string, name: string, isPublic = false): Promise<void> {
+  const res = await fetch(new URL('/api/v2.0/projects', base), {
+    method: 'POST',
+    body: JSON.stringify({ project_name: name, public: isPublic }),
+    headers: { 'content-type': 'application/json', authorization },
+  });
+  if (res.status !== 201) throw new Error(`project ${name}: ${res.status} ${await res.text()}`);
+}
+
+/** `{"errors":[…]}` of a response, for assertions on the first code. */
+export async function errorsOf(res: Response): Promise<{ code: string; message: string; detail?: unknown }[]> {
+  const body = (await res.json()) as { errors?: { code: string; message: string; detail?: unknown }[] };
+  return body.errors ?? [];
+}

@@ -69,7 +69,7 @@ async function handle(req: FastifyRequest, reply: FastifyReply, deps: V2Deps): P
     case 'tags':
       return tagsList(req, reply, deps, route.name, query);
     case 'manifest':
-      return manifest(req, reply, deps, route, method);
+      return manifest(req, reply, deps, route, method, query);
     case 'blob':
       return blob(req, reply, deps, route, method);
     case 'uploads':
@@ -110,7 +110,14 @@ async function tagsList(req: FastifyRequest, reply: FastifyReply, deps: V2Deps, 
   return reply.code(200).header('content-type', 'application/json').send({ name: name.value, tags: page.items });
 }
 
-async function manifest(req: FastifyRequest, reply: FastifyReply, deps: V2Deps, route: Extract<V2Route, { kind: 'manifest' }>, method: string) {
+async function manifest(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: V2Deps,
+  route: Extract<V2Route, { kind: 'manifest' }>,
+  method: string,
+  query: URLSearchParams,
+) {
   const { name, reference } = route;
   switch (method) {
     case 'GET':
@@ -131,9 +138,11 @@ async function manifest(req: FastifyRequest, reply: FastifyReply, deps: V2Deps, 
       req.operation = 'v2.manifest.put';
       await allow(req, reply, deps, 'push', name);
       const body = await readLimited(req.raw, deps.manifestMaxBytes, contentLength(req));
-      const r = await deps.manifests.put(name, reference, body, req.headers['content-type']);
+      const r = await deps.manifests.put(name, reference, body, req.headers['content-type'], query.getAll('tag'));
       reply.code(201).header('location', `/v2/${name.value}/manifests/${r.digest}`).header('docker-content-digest', r.digest);
       if (r.subject) reply.header('oci-subject', r.subject);
+      // dist-spec: one OCI-Tag header per tag that a push by digest with `?tag=` created
+      if (r.tags.length) reply.header('oci-tag', r.tags);
       return reply.header('content-length', '0').send();
     }
     case 'DELETE':
@@ -202,18 +211,17 @@ async function startUpload(req: FastifyRequest, reply: FastifyReply, deps: V2Dep
   const mount = query.get('mount') ?? undefined;
   const fromParam = query.get('from') ?? undefined;
   const digest = query.get('digest') ?? undefined;
+  const digestAlgorithm = query.get('digest-algorithm') ?? undefined;
   const len = contentLength(req);
   let from: RepoName | undefined;
   if (mount !== undefined && fromParam !== undefined && fromParam !== '') from = parseRepoName(fromParam);
   const r = await deps.uploads.start(name, {
     ...(digest !== undefined ? { digest, body: req.raw } : {}),
     ...(len !== undefined ? { contentLength: len } : {}),
+    ...(digestAlgorithm !== undefined ? { digestAlgorithm } : {}),
     ...(mount !== undefined ? { mount } : {}),
     ...(from ? { from } : {}),
-    canPull: async (source) => {
-      const n = parseRepoName(source);
-      return deps.auth.access.authorize(req.principal, 'pull', repoResource(n));
-    },
+    canPull: async (source) => deps.auth.access.mayMountFrom(req.principal, repoResource(parseRepoName(source))),
   });
   if (r.kind === 'blob') {
     return reply
@@ -291,7 +299,9 @@ async function referrers(
   return reply
     .code(200)
     .header('content-type', 'application/vnd.oci.image.index.v1+json')
-    .send({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests });
+    // a Buffer, because Fastify appends `; charset=utf-8` to a JSON type it serializes itself,
+    // and dist-spec clients compare the referrers Content-Type exactly
+    .send(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests })));
 }
 
 function sessionReply(reply: FastifyReply, name: RepoName, s: UploadSession, code: number) {
