@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   type FileInfo,
   type FileWriter,
@@ -173,8 +173,10 @@ export class FilesystemDriver implements StorageDriver {
     const w = await this.writer(to);
     try {
       for (const s of sources) {
-        const r = await this.reader(s, signal ? { signal } : {});
-        await pipeline(r, w.stream, { end: false, ...(signal ? { signal } : {}) });
+        // not pipeline(..., { end: false }): each call would leave its listeners on w.stream
+        for await (const chunk of await this.reader(s, signal ? { signal } : {})) {
+          if (!w.stream.write(chunk)) await once(w.stream, 'drain', signal ? { signal } : {});
+        }
       }
       await new Promise<void>((res, rej) => w.stream.end((err?: Error | null) => (err ? rej(err) : res())));
       await w.commit();
