@@ -9,6 +9,9 @@ export type DatabaseOptions =
   | { driver: 'sqlite'; path: string }
   | { driver: 'postgres'; url: string; poolSize?: number; schema?: string };
 
+/** A plain identifier: it goes unquoted into the connection's startup options. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
 export function openKysely(opts: DatabaseOptions): Kysely<DB> {
   if (opts.driver === 'sqlite') {
     const sqlite = new Database(opts.path);
@@ -20,6 +23,9 @@ export function openKysely(opts: DatabaseOptions): Kysely<DB> {
     sqlite.pragma('busy_timeout = 5000');
     return new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
+  if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) {
+    throw new Error(`database schema must match ${SCHEMA_NAME.source}, got ${JSON.stringify(opts.schema)}`);
+  }
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.poolSize ?? 10,
@@ -29,7 +35,11 @@ export function openKysely(opts: DatabaseOptions): Kysely<DB> {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
+    // every statement of every connection, migrations included, resolves names in the schema
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
   });
+  // an idle client whose connection drops (server restart, failover) is removed from the pool
+  // and the next query opens a new one; without a listener the 'error' event kills the process
+  pool.on('error', () => undefined);
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -28,7 +28,7 @@ export async function openMetadata(opts: DatabaseOptions): Promise<Metadata> {
   const db = openKysely(opts);
   const dialect: Dialect = opts.driver;
   try {
-    await migrate(db as Kysely<unknown>, dialect);
+    await migrate(db as Kysely<unknown>, dialect, opts.driver === 'postgres' ? opts.schema : undefined);
   } catch (e) {
     await db.destroy();
     throw e;

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Dialect } from './dialect.js';
 import * as m001 from './migrations/001-initial.js';
 
@@ -9,16 +9,38 @@ const MIGRATIONS: Record<string, { up: Up }> = {
   '001-initial': m001,
 };
 
-export async function migrate(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+/**
+ * Brings the schema up to date. On PostgreSQL, instances that start at once are safe: Kysely
+ * holds an advisory lock around reading the migration table and running what is pending, and
+ * runs them in one transaction, so exactly one instance runs each migration. SQLite serves one
+ * process (embedded mode); Kysely serialises its single connection and takes no lock.
+ */
+export async function migrate(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
   const provider: MigrationProvider = {
     getMigrations: async () =>
       Object.fromEntries(
         Object.entries(MIGRATIONS).map(([k, m]): [string, Migration] => [k, { up: (d) => m.up(d, dialect) }]),
       ),
   };
-  const { error, results } = await new Migrator({ db, provider, migrationTableName: 'berth_migration', migrationLockTableName: 'berth_migration_lock' }).migrateToLatest();
+  const { error, results } = await new Migrator({
+    db,
+    provider,
+    migrationTableName: 'berth_migration',
+    migrationLockTableName: 'berth_migration_lock',
+    // On PostgreSQL the schema is named explicitly: Kysely checks whether its tables exist by
+    // introspecting every schema of the database, so another schema's berth_migration would
+    // otherwise be taken for ours. Naming it also makes Kysely create a missing schema.
+    ...(dialect === 'postgres' ? { migrationTableSchema: schema ?? (await currentSchema(db)) } : {}),
+  }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+}
+
+async function currentSchema(db: Kysely<unknown>): Promise<string> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  const schema = rows[0]?.schema;
+  if (!schema) throw new Error('no schema of the search_path exists: create one or set database.schema');
+  return schema;
 }

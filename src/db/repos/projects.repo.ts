@@ -2,7 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { conflict } from '../../domain/errors.js';
 import type { Project } from '../../domain/records.js';
 import type { Page, ProjectFilter, ProjectRepo } from '../../ports/metadata.js';
-import { isUniqueViolation } from '../errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../errors.js';
 import type { DB, ProjectsTable } from '../schema.js';
 
 const toProject = (r: Selectable<ProjectsTable>): Project => ({
@@ -45,8 +45,11 @@ export class KyselyProjectRepo implements ProjectRepo {
     let q = this.db.selectFrom('projects');
     if (f.name !== undefined) q = q.where('name', '=', f.name);
     if (f.nameLike !== undefined) {
+      // the input is literal: its own % and _ are escaped. Case-insensitive like Harbor's fuzzy
+      // match; lower() on both sides because SQLite's LIKE ignores ASCII case and PostgreSQL's
+      // does not.
       const pattern = `%${f.nameLike.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      q = q.where(sql<boolean>`name like ${pattern} escape '\\'`);
+      q = q.where(sql<boolean>`lower(name) like lower(${pattern}) escape '\\'`);
     }
     if (f.public !== undefined) q = q.where('public', '=', f.public ? 1 : 0);
     if (f.visibleTo) {
@@ -69,12 +72,18 @@ export class KyselyProjectRepo implements ProjectRepo {
   }
 
   async deleteIfEmpty(id: number): Promise<boolean> {
-    const r = await this.db
-      .deleteFrom('projects')
-      .where('id', '=', id)
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('repositories').select('id').where('project_id', '=', id))))
-      .executeTakeFirst();
-    return Number(r.numDeletedRows) > 0;
+    try {
+      const r = await this.db
+        .deleteFrom('projects')
+        .where('id', '=', id)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('repositories').select('id').where('project_id', '=', id))))
+        .executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    } catch (e) {
+      // a first push created a repository after the check saw none (PostgreSQL, READ COMMITTED)
+      if (isForeignKeyViolation(e)) return false;
+      throw e;
+    }
   }
 
   async repositoryCount(id: number): Promise<number> {

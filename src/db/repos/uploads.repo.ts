@@ -31,18 +31,22 @@ export class KyselyUploadRepo implements UploadRepo {
   }
 
   async append(id: string, expectedSize: number, segment: UploadSegment, now: number, expiresAt: number): Promise<boolean> {
-    const current = await this.get(id);
+    const current = await this.db.selectFrom('uploads').select(['size', 'segments']).where('id', '=', id).executeTakeFirst();
     if (!current || current.size !== expectedSize) return false;
+    // compare-and-set on the whole state read above, not on the size alone: an empty segment
+    // leaves the size unchanged, and a size-only check would let a second writer overwrite it
+    const segments = JSON.parse(current.segments) as UploadSegment[];
     const r = await this.db
       .updateTable('uploads')
       .set({
         size: expectedSize + segment.size,
-        segments: JSON.stringify([...current.segments, segment]),
+        segments: JSON.stringify([...segments, segment]),
         updated_at: now,
         expires_at: expiresAt,
       })
       .where('id', '=', id)
       .where('size', '=', expectedSize)
+      .where('segments', '=', current.segments)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }

@@ -1,0 +1,95 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { openKysely } from '../../src/db/dialect.js';
+import { openMetadata } from '../../src/db/metadata.js';
+import type { Metadata } from '../../src/ports/metadata.js';
+import { createTestSchema, queryPostgres, type TestSchema } from '../helpers/postgres.js';
+import { describeMetadata } from '../suites/metadata.suite.js';
+
+describeMetadata('postgres', async () => {
+  const s = await createTestSchema();
+  const opts = { driver: 'postgres', url: s.url, schema: s.schema, poolSize: 8 } as const;
+  const metadata = await openMetadata(opts);
+  const raw = openKysely({ ...opts, poolSize: 1 });
+  return {
+    metadata,
+    edges: async (manifestId) => ({
+      blobs: (await raw.selectFrom('manifest_blobs').select('digest').where('manifest_id', '=', manifestId).execute()).map((r) => r.digest),
+      children: (await raw.selectFrom('manifest_children').select('child_digest').where('manifest_id', '=', manifestId).execute()).map((r) => r.child_digest),
+    }),
+    cleanup: async () => {
+      await raw.destroy();
+      await metadata.close();
+      await s.drop();
+    },
+  };
+});
+
+describe('postgres schema isolation and migration', () => {
+  const schemas: TestSchema[] = [];
+  const opened: Metadata[] = [];
+  afterAll(async () => {
+    await Promise.all(opened.map((m) => m.close()));
+    await Promise.all(schemas.map((s) => s.drop()));
+  });
+  async function schema(create: boolean): Promise<TestSchema> {
+    const s = await createTestSchema({ create });
+    schemas.push(s);
+    return s;
+  }
+  async function open(s: TestSchema): Promise<Metadata> {
+    const m = await openMetadata({ driver: 'postgres', url: s.url, schema: s.schema, poolSize: 2 });
+    opened.push(m);
+    return m;
+  }
+  const tablesOf = async (schemaName: string) =>
+    (await queryPostgres<{ table_name: string }>('select table_name from information_schema.tables where table_schema = $1 order by table_name', [schemaName])).map(
+      (r) => r.table_name,
+    );
+
+  it('puts every table, Kysely migration tables included, in the configured schema', async () => {
+    const s = await schema(true);
+    await open(s);
+    expect(await tablesOf(s.schema)).toEqual(
+      ['berth_migration', 'berth_migration_lock', 'blobs', 'manifest_blobs', 'manifest_children', 'manifests', 'projects', 'repositories', 'repository_blobs', 'tags', 'uploads', 'users'].sort(),
+    );
+    const ran = await queryPostgres<{ name: string }>(`select name from "${s.schema}".berth_migration`);
+    expect(ran.map((r) => r.name)).toEqual(['001-initial']);
+  });
+
+  it('migrates a schema of its own while another schema of the database is already migrated', async () => {
+    const first = await schema(true);
+    const second = await schema(true);
+    const a = await open(first);
+    const b = await open(second);
+    await a.projects.create({ name: 'only-in-a', public: false, ownerId: null, now: 1 });
+    expect(await b.projects.getByName('only-in-a')).toBeUndefined();
+    expect(await tablesOf(second.schema)).toContain('berth_migration');
+  });
+
+  it('creates a missing schema before migrating into it', async () => {
+    const s = await schema(false);
+    const m = await open(s);
+    expect(await tablesOf(s.schema)).toContain('manifests');
+    await m.projects.create({ name: 'p', public: false, ownerId: null, now: 1 });
+    const rows = await queryPostgres<{ name: string }>(`select name from "${s.schema}".projects`);
+    expect(rows).toEqual([{ name: 'p' }]);
+  });
+
+  it('lets instances that start at the same moment migrate once and all come up', async () => {
+    for (const create of [false, true]) {
+      const s = await schema(create);
+      const instances = await Promise.all(Array.from({ length: 4 }, () => open(s)));
+      const ran = await queryPostgres<{ name: string }>(`select name from "${s.schema}".berth_migration`);
+      expect(ran.map((r) => r.name)).toEqual(['001-initial']);
+      await instances[0]!.projects.create({ name: 'shared', public: true, ownerId: null, now: 1 });
+      for (const m of instances) expect((await m.projects.getByName('shared'))?.public).toBe(true);
+      // a later start finds nothing to do
+      await open(s);
+      expect(await queryPostgres(`select name from "${s.schema}".berth_migration`)).toHaveLength(1);
+    }
+  });
+
+  it('refuses a schema name that is not a plain identifier', async () => {
+    await expect(openMetadata({ driver: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', schema: 'x; drop' })).rejects.toThrow(/schema must match/);
+  });
+});
