@@ -119,7 +119,12 @@ export class ManifestService {
     const deleted =
       reference.kind === 'tag'
         ? await this.deps.metadata.tags.delete(repo.id, reference.tag)
-        : await this.deps.metadata.transaction((tx) => tx.manifests.delete(repo.id, reference.digest.value));
+        : await this.deps.metadata.transaction(async (tx) => {
+            const gone = await tx.manifests.delete(repo.id, reference.digest.value);
+            // the manifest was also linked as a blob of the repository when it was pushed
+            if (gone) await tx.blobs.unlink(repo.id, reference.digest.value);
+            return gone;
+          });
     if (!deleted) throw manifestUnknown(referenceParam);
   }
 
@@ -176,7 +181,12 @@ function checkPushTags(reference: Reference, tags: readonly string[]): string[] 
   return [...new Set(tags)];
 }
 
-/** The blobs and child manifests a manifest references must be in the repository. */
+/**
+ * The blobs and child manifests a manifest references must be in the repository. dist-spec:
+ * "The registry MAY reject a manifest of any type uploaded to a manifest URL if it references
+ * manifests and blobs that do not exist in the registry. When a manifest is rejected for these
+ * reasons, it MUST result in one or more MANIFEST_BLOB_UNKNOWN errors." (`subject` is exempt.)
+ */
 async function checkEdges(repos: Pick<MetadataRepos, 'blobs' | 'manifests'>, repositoryId: number, parsed: ParsedManifest): Promise<void> {
   const missingBlobs = await repos.blobs.missingInRepository(
     repositoryId,
@@ -188,7 +198,7 @@ async function checkEdges(repos: Pick<MetadataRepos, 'blobs' | 'manifests'>, rep
     parsed.children.map((c) => c.digest),
   );
   if (missingChildren.length) {
-    throw new RegistryError('MANIFEST_UNKNOWN', 'manifest references a manifest unknown to the repository', {
+    throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest references a manifest unknown to the repository', {
       digest: missingChildren[0],
     });
   }
