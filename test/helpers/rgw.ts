@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
@@ -15,6 +15,8 @@ import {
 import type { Config } from '../../src/config/schema.js';
 
 const run = promisify(execFile);
+// the SDK's notice that its 2027 releases will need Node 22 is noise in test output
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const SCRIPT = fileURLToPath(new URL('../../scripts/rgw.sh', import.meta.url));
 const PORT = Number(process.env['BERTH_TEST_RGW_PORT'] ?? 17480);
 const DIR = `/tmp/berth-rgw-${PORT}`;
@@ -148,24 +150,38 @@ async function pruneLeases(): Promise<void> {
   }
 }
 
-/** A cross-process mutex: mkdir is atomic; a lock whose owner died is taken over. */
+/**
+ * A cross-process mutex: a folder holding its owner's pid, put in place by one rename (which
+ * fails onto a non-empty folder), so the lock never exists without its owner. A lock whose
+ * owner died is taken over.
+ */
 async function locked<T>(fn: () => Promise<T>): Promise<T> {
+  const mine = `${LOCK}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  await mkdir(mine, { recursive: true });
+  await writeFile(`${mine}/owner`, String(process.pid));
   for (let i = 0; ; i++) {
     try {
-      await mkdir(LOCK);
+      await rename(mine, LOCK);
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (!['EEXIST', 'ENOTEMPTY'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
       const owner = Number(await readFile(`${LOCK}/owner`, 'utf8').catch(() => '0'));
-      if (owner > 0 && !alive(owner)) await rm(LOCK, { recursive: true, force: true });
-      else if (i > 1200) throw new Error(`${LOCK} is held by pid ${owner} for more than two minutes`);
-      else await new Promise((r) => setTimeout(r, 100));
+      if (owner > 0 && !alive(owner)) {
+        await rename(LOCK, `${mine}.stale`).catch(() => undefined);
+        await rm(`${mine}.stale`, { recursive: true, force: true });
+      }
+      else if (i > 1200) {
+        await rm(mine, { recursive: true, force: true });
+        throw new Error(`${LOCK} is held by pid ${owner} for more than two minutes`, { cause: e });
+      } else await new Promise((r) => setTimeout(r, 100));
     }
   }
   try {
-    await writeFile(`${LOCK}/owner`, String(process.pid));
     return await fn();
   } finally {
-    await rm(LOCK, { recursive: true, force: true });
+    // away in one step first: a recursive rm leaves a moment when the folder is empty, and
+    // another process's rename would land in it
+    await rename(LOCK, `${mine}.done`);
+    await rm(`${mine}.done`, { recursive: true, force: true });
   }
 }

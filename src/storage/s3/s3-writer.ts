@@ -99,7 +99,9 @@ export function s3Writer(t: WriterTarget): FileWriter {
       settle().then(() => cb(), (e: unknown) => cb(e as Error));
     },
   });
-  t.signal?.addEventListener('abort', () => stream.destroy(t.signal?.reason as Error), { once: true });
+  const onAbort = () => stream.destroy(t.signal?.reason as Error);
+  t.signal?.addEventListener('abort', onAbort, { once: true });
+  stream.once('close', () => t.signal?.removeEventListener('abort', onAbort));
 
   const abortUpload = async () => {
     if (!uploadId) return;

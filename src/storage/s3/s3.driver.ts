@@ -63,6 +63,8 @@ export class S3Driver implements StorageDriver {
       // Ceph radosgw 16 rejects the aws-chunked bodies with trailing checksums that the SDK
       // sends by default since 3.729; MD5/CRC only where an operation requires one
       requestChecksumCalculation: 'WHEN_REQUIRED',
+      // no socket timeout: a GET body waits as long as the registry's client reads slowly
+      requestHandler: { connectionTimeout: 10_000 },
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
   }
