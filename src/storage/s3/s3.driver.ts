@@ -117,7 +117,8 @@ export class S3Driver implements StorageDriver {
       if (isInvalidRange(e)) return Readable.from([]);
       throw e;
     }
-    // the SDK's own abort handling ends with the response: after that, cancel the body here
+    // a read cancelled mid-body fails with an AbortError, as a file stream's does (the SDK's
+    // own handler only resets the socket)
     return opts.signal ? addAbortSignal(opts.signal, body) : body;
   }
 
