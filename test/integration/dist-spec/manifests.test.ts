@@ -200,7 +200,7 @@ describe('pushing by digest with tags', () => {
   });
 
   it.each([
-    ['on a push by tag', (d: string) => `/v2/${repo}/manifests/by-tag?tag=other`, 'MANIFEST_INVALID'],
+    ['on a push by tag', (_d: string) => `/v2/${repo}/manifests/by-tag?tag=other`, 'MANIFEST_INVALID'],
     ['with an invalid tag', (d: string) => `/v2/${repo}/manifests/${d}?tag=-bad`, 'MANIFEST_INVALID'],
     ['with too many tags', (d: string) => `/v2/${repo}/manifests/${d}?${Array.from({ length: 101 }, (_, i) => `tag=t${i}`).join('&')}`, 'MANIFEST_INVALID'],
   ])('refuses ?tag= %s with 400', async (_label, path, code) => {
