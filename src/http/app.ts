@@ -61,6 +61,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       'request',
     );
   });
+  // Node closes idle keep-alive connections once, when close() starts: one whose request (a
+  // long blob download) ends later would hold shutdown until its keep-alive timeout
+  let idleSweep: NodeJS.Timeout | undefined;
+  app.addHook('preClose', async () => {
+    idleSweep = setInterval(() => app.server.closeIdleConnections(), 200);
+    idleSweep.unref();
+  });
+  app.addHook('onClose', async () => clearInterval(idleSweep));
   app.setErrorHandler((err, req, reply) => replyError(err, req, reply));
   app.setNotFoundHandler((req, reply) =>
     replyError(new RegistryError('NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`), req, reply),
