@@ -46,7 +46,8 @@ export async function openDatabase(config: Config): Promise<Metadata> {
   const dataDir = resolve(config.dataDir);
   if (config.database.driver === 'postgres') {
     if (!config.database.url) throw new Error('database.url (BERTH_DATABASE_URL) is required for the postgres driver');
-    return openMetadata({ driver: 'postgres', url: config.database.url, poolSize: config.database.poolSize });
+    const { url, poolSize, schema } = config.database;
+    return openMetadata({ driver: 'postgres', url, poolSize, ...(schema !== undefined ? { schema } : {}) });
   }
   await mkdir(dataDir, { recursive: true });
   return openMetadata({ driver: 'sqlite', path: resolve(config.database.sqlitePath ?? join(dataDir, 'berth.db')) });

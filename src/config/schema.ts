@@ -22,6 +22,9 @@ export const ConfigSchema = T.Object(
         sqlitePath: T.Optional(T.String({ description: 'default: <dataDir>/berth.db' })),
         url: T.Optional(T.String({ description: 'postgres://user@host:port/db', writeOnly: true })),
         poolSize: T.Integer({ minimum: 1, maximum: 200, default: 10 }),
+        schema: T.Optional(
+          T.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', description: 'PostgreSQL schema for all of Berth\'s tables (created when missing); default: the first of the search_path' }),
+        ),
       },
       { default: {}, additionalProperties: false },
     ),
