@@ -85,10 +85,16 @@ export class BlobUploadService {
     }
     const session = await this.createSession(repo, algorithm);
     if (digest === undefined) return { kind: 'session', session };
-    // dist-spec: POST with ?digest= and a body is a whole upload in one request
+    // dist-spec: POST with ?digest= and a body is a whole upload in one request; the client
+    // never saw this session, so it goes with a failure (a cut body, a wrong digest)
     return this.withSession(session.id, async () => {
-      const s = opts.body ? await this.appendBody(session, opts.body, opts.contentLength) : session;
-      return { kind: 'blob' as const, blob: await this.finalize(repo, s, digest), mounted: false };
+      try {
+        const s = opts.body ? await this.appendBody(session, opts.body, opts.contentLength) : session;
+        return { kind: 'blob' as const, blob: await this.finalize(repo, s, digest), mounted: false };
+      } catch (e) {
+        await this.discard(session);
+        throw e;
+      }
     });
   }
 
