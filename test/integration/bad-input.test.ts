@@ -130,8 +130,10 @@ describe('repository names', () => {
     const [e] = await errorsOf(res);
     expect(e!.code).toBe('NAME_UNKNOWN');
     expect(e!.message).toBe('project noproject does not exist; create it first (POST /api/v2.0/projects) or push to an existing project');
-    const m = await admin.fetch('/v2/noproject/app/manifests/v1', { method: 'PUT', body: '{}', headers: { 'content-type': OCI_MANIFEST } });
-    expect(m.status).toBe(400); // the body is checked before the repository: not a manifest
+    const valid = manifest({ config: config().descriptor, layers: [] });
+    const m = await admin.fetch('/v2/noproject/app/manifests/v1', { method: 'PUT', body: valid.bytes, headers: { 'content-type': OCI_MANIFEST } });
+    expect(m.status).toBe(404);
+    expect((await errorsOf(m))[0]!.code).toBe('NAME_UNKNOWN');
     expect((await catalog()).some((r) => r.startsWith('noproject/'))).toBe(false);
     expect((await admin.fetch('/api/v2.0/projects/noproject')).status).toBe(404);
   });
