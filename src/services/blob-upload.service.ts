@@ -304,11 +304,36 @@ export class BlobUploadService {
     // another instance wrote the chunks, the process restarted, or the algorithm differs:
     // read the segments back
     const h = newHash(want.algorithm);
-    for (const seg of session.segments) {
-      const r = await this.deps.storage.reader(seg.path);
-      for await (const chunk of r) h.update(chunk as Buffer);
+    try {
+      for (const seg of session.segments) {
+        const r = await this.deps.storage.reader(seg.path);
+        for await (const chunk of r) h.update(chunk as Buffer);
+      }
+    } catch (e) {
+      if (!(e instanceof PathNotFoundError)) throw e;
+      return this.recoverMoved(session, want);
     }
     return `${want.algorithm}:${h.digest('hex')}`;
+  }
+
+  /**
+   * Segments are gone when a crash fell between their concat/move to the content address
+   * (which consumes them) and the blob's record. That leaves an unrecorded file of the
+   * session's size there, and it is the upload's bytes: its hash is checked like theirs. A
+   * recorded blob is no such leftover (and must not be linked on a client's say-so); any other
+   * session with missing segments is lost, and the client has to start over.
+   */
+  private async recoverMoved(session: UploadSession, want: Digest): Promise<string> {
+    const { storage, metadata } = this.deps;
+    const path = blobPath(want);
+    const info = await storage.stat(path);
+    if (info && !info.isDirectory && info.size === session.size && !(await metadata.blobs.get(want.value))) {
+      const h = newHash(want.algorithm);
+      for await (const chunk of await storage.reader(path)) h.update(chunk as Buffer);
+      return `${want.algorithm}:${h.digest('hex')}`;
+    }
+    await this.discard(session);
+    throw blobUploadUnknown(session.id);
   }
 
   private async discard(session: UploadSession): Promise<void> {

@@ -1,7 +1,7 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChildServer, ensureBuilt, runTool, startChildServer } from '../helpers/child-server.js';
 import { bodyDigest, type ImageManifest, OCI_MANIFEST, type TestImages, testImages } from '../helpers/images.js';
@@ -10,8 +10,17 @@ import { RegistryClient, sha256 } from '../helpers/registry-client.js';
 const MiB = 1024 * 1024;
 const BIG = 200 * MiB;
 const CHUNK = 8 * MiB;
-/** when SIGKILL lands after the pushes start: spread from "just connected" to "nearly done" */
-const KILL_AFTER_MS = [80, 250, 500, 800, 1200, 1700, 2400, 3200, 4500, 6500];
+/**
+ * When SIGKILL lands: `start` rounds count milliseconds from the start of the pushes (from
+ * "just connected" to "nearly done"); `put` rounds count fractions of a measured commit, from
+ * the moment the big upload's closing PUT is sent, to hit the commit itself (digest check,
+ * concatenation, rename, database).
+ */
+const KILLS: ({ after: 'start'; ms: number } | { after: 'put'; fraction: number })[] = [
+  ...[80, 300, 700, 1200, 1800, 2600, 3600, 5000].map((ms) => ({ after: 'start' as const, ms })),
+  ...[0.05, 0.3, 0.55, 0.8, 0.95].map((fraction) => ({ after: 'put' as const, fraction })),
+];
+const describeKill = (k: (typeof KILLS)[number]) => (k.after === 'start' ? `start+${k.ms}ms` : `put+${Math.round(k.fraction * 100)}% of a commit`);
 
 /**
  * A 200 MiB blob whose bytes are a function of (seed, chunk index), so an interrupted upload
@@ -19,10 +28,11 @@ const KILL_AFTER_MS = [80, 250, 500, 800, 1200, 1700, 2400, 3200, 4500, 6500];
  */
 class BigBlob {
   readonly seed = randomBytes(16);
-  readonly chunks = Math.ceil(BIG / CHUNK);
+  readonly chunks: number;
   readonly digest: string;
 
-  constructor() {
+  constructor(readonly size = BIG) {
+    this.chunks = Math.ceil(size / CHUNK);
     const h = createHash('sha256');
     for (let i = 0; i < this.chunks; i++) h.update(this.chunk(i));
     this.digest = `sha256:${h.digest('hex')}`;
@@ -31,7 +41,7 @@ class BigBlob {
   chunk(i: number): Buffer {
     const iv = Buffer.alloc(16);
     iv.writeUInt32BE(i, 12);
-    const len = Math.min(CHUNK, BIG - i * CHUNK);
+    const len = Math.min(CHUNK, this.size - i * CHUNK);
     return createCipheriv('aes-128-ctr', this.seed, iv).update(Buffer.alloc(len));
   }
 }
@@ -45,6 +55,8 @@ interface BigPush {
   acked: number;
   /** length of a PATCH that was sent but not answered */
   inflight: number;
+  /** called when the closing PUT is sent */
+  onPut?: () => void;
   blobCommitted: boolean;
   manifest?: { tag: string; digest: string; body: string };
   manifestCommitted: boolean;
@@ -53,9 +65,7 @@ interface BigPush {
 /** POST, a PATCH per 8 MiB chunk, PUT ?digest=, then a manifest tagging the blob. */
 async function pushBig(client: RegistryClient, repo: string, tag: string, state: BigPush): Promise<void> {
   const { blob } = state;
-  const start = await client.fetch(`/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: { 'content-length': '0' } });
-  if (start.status !== 202) throw new Error(`POST ${start.status}`);
-  state.location = relative(start.headers.get('location')!, client);
+  await openUpload(client, repo, state);
   await resumeBig(client, state);
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [blob.digest] }, tag }));
   await client.pushBlob(repo, config);
@@ -63,7 +73,7 @@ async function pushBig(client: RegistryClient, repo: string, tag: string, state:
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: blob.digest, size: BIG }],
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: blob.digest, size: blob.size }],
   });
   state.manifest = { tag, digest: sha256(body), body };
   const res = await client.pushManifest(repo, tag, body);
@@ -71,8 +81,19 @@ async function pushBig(client: RegistryClient, repo: string, tag: string, state:
   state.manifestCommitted = true;
 }
 
+async function openUpload(client: RegistryClient, repo: string, state: BigPush): Promise<void> {
+  const start = await client.fetch(`/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: { 'content-length': '0' } });
+  if (start.status !== 202) throw new Error(`POST ${start.status}`);
+  state.location = relative(start.headers.get('location')!, client);
+}
+
 /** Sends the chunks from `state.acked` on (whole chunks only) and closes the session. */
 async function resumeBig(client: RegistryClient, state: BigPush): Promise<void> {
+  await sendChunks(client, state);
+  await closeUpload(client, state);
+}
+
+async function sendChunks(client: RegistryClient, state: BigPush): Promise<void> {
   const { blob } = state;
   for (let i = state.acked / CHUNK; i < blob.chunks; i++) {
     const data = blob.chunk(i);
@@ -87,9 +108,15 @@ async function resumeBig(client: RegistryClient, state: BigPush): Promise<void> 
     state.inflight = 0;
     state.location = relative(res.headers.get('location')!, client);
   }
+}
+
+async function closeUpload(client: RegistryClient, state: BigPush): Promise<void> {
+  const { blob } = state;
   const u = new URL(state.location!, client.base);
   u.searchParams.set('digest', blob.digest);
-  const put = await client.fetch(relative(u.toString(), client), { method: 'PUT', headers: { 'content-length': '0' } });
+  const sent = client.fetch(relative(u.toString(), client), { method: 'PUT', headers: { 'content-length': '0' } });
+  state.onPut?.();
+  const put = await sent;
   if (put.status !== 201) throw new Error(`PUT ${put.status}: ${await put.text()}`);
   state.blobCommitted = true;
 }
@@ -130,6 +157,7 @@ function blobChecker(client: RegistryClient) {
 let images: TestImages;
 let server: ChildServer | undefined;
 let dataDir: string | undefined;
+const dataDirs = new Set<string>();
 
 beforeAll(async () => {
   await Promise.all([ensureBuilt(), testImages().then((i) => (images = i))]);
@@ -137,37 +165,52 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.kill();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  for (const d of dataDirs) await rm(d, { recursive: true, force: true });
 });
 
 describe('kill -9 during pushes', () => {
   it('never leaves a half-visible blob, manifest, tag or upload, and the registry works after restart', async () => {
     const multilayer = await images.manifest('multilayer');
-    const rounds: { skopeo: 'pushed' | 'failed'; big: BigPush; repo: string }[] = [];
+    /** onDisk: the big blob's file existed right after the kill; after: what the restart showed */
+    const rounds: { skopeo: 'pushed' | 'failed'; big: BigPush; repo: string; atKill?: string; onDisk?: boolean; after?: string }[] = [];
 
-    for (const [round, delay] of KILL_AFTER_MS.entries()) {
+    // a push that no crash interrupts: it must survive all of them, and it times a commit
+    server = await startChildServer();
+    dataDir = server.dataDir;
+    dataDirs.add(dataDir);
+    const before: BigPush = { blob: new BigBlob(), acked: 0, inflight: 0, blobCommitted: false, manifestCommitted: false };
+    let putAt = 0;
+    before.onPut = () => (putAt = performance.now());
+    await pushBig(new RegistryClient(server.url, server.adminBasic), 'library/big', 'before', before);
+    const commitMs = performance.now() - putAt;
+    await server.kill();
+
+    for (const [round, kill] of KILLS.entries()) {
       server = await startChildServer(dataDir ? { dataDir } : {});
       dataDir = server.dataDir;
       const client = new RegistryClient(server.url, server.adminBasic);
       const repo = `library/crash-${round}`;
       const big: BigPush = { blob: new BigBlob(), acked: 0, inflight: 0, blobCommitted: false, manifestCommitted: false };
-      const entry = { skopeo: 'failed' as 'pushed' | 'failed', big, repo };
+      const entry: (typeof rounds)[number] = { skopeo: 'failed', big, repo };
       rounds.push(entry);
+      const putSent = new Promise<void>((resolve) => (big.onPut = resolve));
 
       const skopeo = runTool('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', `admin:${server.password}`, images.ref('multilayer'), `docker://${server.host}/${repo}:r${round}`]).then(
         () => (entry.skopeo = 'pushed'),
         () => undefined,
       );
       const raw = pushBig(client, 'library/big', `r${round}`, big).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, delay + Math.floor(Math.random() * 150)));
+      if (kill.after === 'put') await Promise.race([putSent, raw]);
+      const wait = kill.after === 'start' ? kill.ms + Math.random() * 150 : kill.fraction * commitMs;
+      await new Promise((r) => setTimeout(r, wait));
       await server.kill();
       await Promise.all([skopeo, raw]);
+      entry.atKill = big.manifestCommitted ? 'tagged' : big.blobCommitted ? 'blob committed' : `${big.acked / MiB} MiB acked`;
+      entry.onDisk = await stat(join(dataDir, 'blobs', 'sha256', big.blob.digest.slice(7, 9), big.blob.digest.slice(7))).then(
+        () => true,
+        () => false,
+      );
     }
-    console.log(
-      'crash rounds:',
-      rounds.map((r, i) => `#${i} +${KILL_AFTER_MS[i]}ms skopeo=${r.skopeo} big=${r.big.manifestCommitted ? 'tagged' : r.big.blobCommitted ? 'blob' : `${r.big.acked / MiB}MiB`}`).join(', '),
-    );
-
     server = await startChildServer({ dataDir: dataDir! });
     const client = new RegistryClient(server.url, server.adminBasic);
     const served = blobChecker(client);
@@ -219,10 +262,12 @@ describe('kill -9 during pushes', () => {
       const head = await client.fetch(`/v2/library/big/blobs/${big.blob.digest}`, { method: 'HEAD' });
       if (big.blobCommitted) expect(head.status, `round ${i}: acknowledged blob`).toBe(200);
       if (head.status === 200) {
+        r.after = 'recorded';
         await served('library/big', big.blob.digest, BIG);
         continue;
       }
       expect(head.status).toBe(404);
+      r.after = 'absent';
       if (!big.location) continue;
       // the session holds exactly the acknowledged chunks, or one more whose 202 was lost
       const status = await client.fetch(big.location);
@@ -235,9 +280,20 @@ describe('kill -9 during pushes', () => {
       big.acked = size;
       big.inflight = 0;
       big.location = relative(status.headers.get('location')!, client);
+      r.after = `resumed from ${size / MiB} MiB`;
       await resumeBig(client, big);
       await served('library/big', big.blob.digest, BIG);
     }
+
+    console.log(
+      `crash rounds (a commit of ${BIG / MiB} MiB took ${Math.round(commitMs)} ms):\n` +
+        rounds
+          .map((r, i) => `  #${i} kill at ${describeKill(KILLS[i]!)}: skopeo ${r.skopeo}; big ${r.atKill}, file ${r.onDisk ? 'present' : 'absent'}, after restart ${r.after}`)
+          .join('\n'),
+    );
+
+    expect(await (await client.fetch('/v2/library/big/manifests/before', { headers: { accept: OCI_MANIFEST } })).text()).toBe(before.manifest!.body);
+    await served('library/big', before.blob.digest, BIG);
 
     // 4. a fresh push of everything works, and the registry is healthy
     await runTool('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', `admin:${server.password}`, images.ref('multilayer'), `docker://${server.host}/library/crash-final:1`]);
@@ -255,4 +311,58 @@ describe('kill -9 during pushes', () => {
     expect(exit, server.output()).toEqual({ code: 0, signal: null });
     server = undefined;
   }, 600_000);
+
+  /**
+   * The commit of an upload puts the bytes at their content address (concatenation or rename,
+   * which consumes the segments) and only then records the blob. SIGKILL between the two
+   * leaves that exact state; random kills rarely land in the gap, so the test makes it: it
+   * kills the server with an upload whose chunks are all acknowledged, then does to the data
+   * folder what `concat` (many segments) and `move` (one segment) do before the record.
+   */
+  it('completes an upload that was killed after its bytes moved into place but before they were recorded', async () => {
+    server = await startChildServer();
+    dataDir = server.dataDir;
+    dataDirs.add(dataDir);
+    let client = new RegistryClient(server.url, server.adminBasic);
+    const uploads = [new BigBlob(3 * CHUNK - 12345), new BigBlob(CHUNK / 2)].map((blob) => ({ blob, acked: 0, inflight: 0, blobCommitted: false, manifestCommitted: false }) as BigPush);
+    for (const u of uploads) {
+      await openUpload(client, 'library/gap', u);
+      await sendChunks(client, u);
+    }
+    await server.kill();
+
+    for (const u of uploads) {
+      const uuid = u.location!.split('/').pop()!.split('?')[0]!;
+      const dir = join(dataDir, 'uploads', uuid);
+      const segments = (await readdir(dir)).sort();
+      expect(segments).toHaveLength(u.blob.chunks);
+      const hex = u.blob.digest.slice(7);
+      const dest = join(dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex);
+      await mkdir(dirname(dest), { recursive: true });
+      if (segments.length === 1) {
+        await rename(join(dir, segments[0]!), dest);
+      } else {
+        const tmp = `${dest}.tmp`;
+        for (const seg of segments) await appendFile(tmp, await readFile(join(dir, seg)));
+        await rename(tmp, dest);
+        for (const seg of segments) await rm(join(dir, seg));
+      }
+    }
+
+    server = await startChildServer({ dataDir });
+    client = new RegistryClient(server.url, server.adminBasic);
+    for (const u of uploads) {
+      const head = await client.fetch(`/v2/library/gap/blobs/${u.blob.digest}`, { method: 'HEAD' });
+      expect(head.status).toBe(404);
+      const status = await client.fetch(u.location!);
+      expect(status.status).toBe(204);
+      expect(status.headers.get('range')).toBe(`0-${u.blob.size - 1}`);
+      // the client retries its PUT, as it would after a lost answer
+      await closeUpload(client, u);
+      expect(await download(client, 'library/gap', u.blob.digest)).toEqual({ status: 200, digest: u.blob.digest, size: u.blob.size });
+    }
+    const exit = await server.stop();
+    expect(exit, server.output()).toEqual({ code: 0, signal: null });
+    server = undefined;
+  });
 });
