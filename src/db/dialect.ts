@@ -1,7 +1,8 @@
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { type DatabaseIntrospector, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DB } from './schema.js';
+import { CurrentSchemaIntrospector } from './schema-introspector.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -11,6 +12,15 @@ export type DatabaseOptions =
 
 /** A plain identifier: it goes unquoted into the connection's startup options. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const INT8_OID = 20;
+
+/** A number, or an error rather than a silently rounded one. */
+function parseInt8(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${v} is beyond 2^53`);
+  return n;
+}
 
 export function openKysely(opts: DatabaseOptions): Kysely<DB> {
   if (opts.driver === 'sqlite') {
@@ -29,11 +39,11 @@ export function openKysely(opts: DatabaseOptions): Kysely<DB> {
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.poolSize ?? 10,
-    // int8 and numeric come back as strings by default; every bigint here is a size, an id
-    // or epoch milliseconds, all within 2^53
+    // int8 comes back as a string by default; every bigint here (count(*) included) is a
+    // size, an id or epoch milliseconds, all within 2^53
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
     // every statement of every connection, migrations included, resolves names in the schema
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
@@ -41,5 +51,11 @@ export function openKysely(opts: DatabaseOptions): Kysely<DB> {
   // an idle client whose connection drops (server restart, failover) is removed from the pool
   // and the next query opens a new one; without a listener the 'error' event kills the process
   pool.on('error', () => undefined);
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<DB>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
+}
+
+class CurrentSchemaPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new CurrentSchemaIntrospector(db);
+  }
 }

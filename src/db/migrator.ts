@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Dialect } from './dialect.js';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from './migration-tables.js';
 import * as m001 from './migrations/001-initial.js';
 
 type Up = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
@@ -25,11 +26,11 @@ export async function migrate(db: Kysely<unknown>, dialect: Dialect, schema?: st
   const { error, results } = await new Migrator({
     db,
     provider,
-    migrationTableName: 'berth_migration',
-    migrationLockTableName: 'berth_migration_lock',
-    // On PostgreSQL the schema is named explicitly: Kysely checks whether its tables exist by
-    // introspecting every schema of the database, so another schema's berth_migration would
-    // otherwise be taken for ours. Naming it also makes Kysely create a missing schema.
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+    // On PostgreSQL the schema is named explicitly, so that Kysely creates it when missing and
+    // looks for its tables there only (with its stock introspector, another schema's
+    // berth_migration would be taken for ours; src/db/schema-introspector.ts).
     ...(dialect === 'postgres' ? { migrationTableSchema: schema ?? (await currentSchema(db)) } : {}),
   }).migrateToLatest();
   if (error) {

@@ -89,6 +89,34 @@ describe('postgres schema isolation and migration', () => {
     }
   });
 
+  it('starts while other schemas of the shared database come and go', async () => {
+    let churning = true;
+    const churn = async () => {
+      while (churning) {
+        const other = await createTestSchema();
+        await queryPostgres(`create table "${other.schema}".t (id int)`);
+        await other.drop();
+      }
+    };
+    const churners = [churn(), churn()];
+    try {
+      for (let i = 0; i < 8; i++) await open(await schema(i % 2 === 0));
+    } finally {
+      churning = false;
+      await Promise.all(churners);
+    }
+  });
+
+  it('reads int8 as numbers and refuses to round one beyond 2^53', async () => {
+    const s = await schema(true);
+    const m = await open(s);
+    await m.blobs.put('sha256:big', 2 ** 40, 1);
+    expect(await queryPostgres(`select size from "${s.schema}".blobs`)).toEqual([{ size: String(2 ** 40) }]);
+    expect((await m.blobs.get('sha256:big'))?.size).toBe(2 ** 40);
+    await queryPostgres(`update "${s.schema}".blobs set size = 9007199254740993`);
+    await expect(m.blobs.get('sha256:big')).rejects.toThrow(/beyond 2\^53/);
+  });
+
   it('refuses a schema name that is not a plain identifier', async () => {
     await expect(openMetadata({ driver: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', schema: 'x; drop' })).rejects.toThrow(/schema must match/);
   });
