@@ -54,7 +54,8 @@ trap cleanup EXIT
 
 rootfs="$tmp/rootfs"
 layout="$tmp/layout"
-debootstrap --variant=minbase --include=ca-certificates,openssl bookworm "$rootfs" "$(mirror)" >"$tmp/debootstrap.log" 2>&1 ||
+mirror_url=$(mirror)
+debootstrap --variant=minbase --include=ca-certificates,openssl bookworm "$rootfs" "$mirror_url" >"$tmp/debootstrap.log" 2>&1 ||
   { tail -n 30 "$tmp/debootstrap.log" >&2; exit 1; }
 if grep -q " $rootfs/" /proc/mounts; then
   grep " $rootfs/" /proc/mounts | awk '{ print $2 }' | sort -r | xargs -r -n1 umount

@@ -45,7 +45,7 @@ export async function ensureBuilt(): Promise<void> {
     'set -e',
     'if [ ! -f dist/cli/main.js ] || [ -n "$(find src -name "*.ts" ! -name "*.test.ts" -newer dist/cli/main.js | head -n1)" ]; then',
     '  node node_modules/typescript/bin/tsc -p tsconfig.build.json >&2 || echo "berth e2e: tsc reported errors; using what it emitted" >&2',
-    '  touch dist/cli/main.js',
+    '  [ ! -f dist/cli/main.js ] || touch dist/cli/main.js',
     'fi',
   ].join('\n');
   await mkdir(join(REPO_ROOT, '.cache'), { recursive: true });
