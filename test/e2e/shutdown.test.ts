@@ -1,5 +1,5 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChildServer, ensureBuilt, startChildServer } from '../helpers/child-server.js';
@@ -67,6 +67,12 @@ describe('SIGTERM', () => {
       }
     };
     await readUntil(16 * MiB);
+
+    // the 200 MiB went in and is coming out as streams: the server's peak memory stays below
+    // the blob's size, which it would pass if it held the blob whole at any point
+    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${server.pid}/status`, 'utf8'))?.[1]) * 1024;
+    expect(hwm).toBeGreaterThan(0);
+    expect(hwm).toBeLessThan(SIZE);
 
     let exitedEarly = false;
     void server.exited.then(() => (exitedEarly = received < SIZE));
