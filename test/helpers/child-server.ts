@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,13 +152,19 @@ async function spawnOn(port: number, dataDir: string, env: Record<string, string
   };
 }
 
-/** No login state leaks in from the machine or between tests: an empty auth file of our own. */
+/**
+ * No login state leaks in from the machine or between tests: one empty auth file, shared by
+ * all test workers (the tests never log in, so it stays empty), written by rename.
+ */
 let authFile: Promise<string> | undefined;
 function emptyAuthFile(): Promise<string> {
   authFile ??= (async () => {
-    const f = join(await mkdtemp(join(tmpdir(), 'berth-e2e-auth-')), 'auth.json');
-    await writeFile(f, '{"auths":{}}\n');
-    return f;
+    const dir = join(tmpdir(), 'berth-e2e-auth');
+    await mkdir(dir, { recursive: true });
+    const tmp = join(dir, `auth.json.${process.pid}`);
+    await writeFile(tmp, '{"auths":{}}\n');
+    await rename(tmp, join(dir, 'auth.json'));
+    return join(dir, 'auth.json');
   })();
   return authFile;
 }
