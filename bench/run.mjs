@@ -6,7 +6,7 @@
 // BENCH_ONLY=large,small,...  run some scenarios (names below); BENCH_QUICK=1  shorter runs
 // BENCH_BERTH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"  extra node flags for Berth
 import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { basic, BlobMaker, Registry } from './lib/client.mjs';
@@ -46,6 +46,8 @@ async function main() {
     berth = await startBerth(root);
     peer = await startPeer();
     process.stdout.write(`berth ${berth.url} (pid ${berth.pid}), distribution ${peer.url} (pid ${peer.pid})\n`);
+    process.stdout.write(`load average ${loadText()} on ${cpus().length} cores${loadavg()[0] > cpus().length ? ' (busy machine: throughput is noisy; server CPU per op is the steadier figure)' : ''}\n`);
+    const loadAtStart = loadavg();
     const anon = new Registry(berth.url, { label: 'berth anon', pid: berth.pid });
     const basicAuth = basic('admin', ADMIN_PASSWORD);
     // one token for every repository the bench touches, fetched once and reused
@@ -73,6 +75,7 @@ async function main() {
       process.stdout.write(`   (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
     }
     report.print();
+    process.stdout.write(`load average at start ${loadAtStart.map((x) => x.toFixed(1)).join(' ')}, at end ${loadText()}\n`);
     const file = join(root, 'bench/results/latest.json');
     await report.write(file, {
       date: new Date(started).toISOString(),
@@ -83,12 +86,19 @@ async function main() {
       cpu: cpus()[0]?.model,
       peer: 'docker-registry (Distribution 2.8.2, Debian), filesystem, blobdescriptor cache inmemory',
       quick,
+      loadAverage: { start: loadAtStart, end: loadavg() },
       extra: ctx.extra,
     });
     process.stdout.write(`wrote ${file} (${Math.round((Date.now() - started) / 1000)} s)\n`);
   } finally {
     await Promise.allSettled([berth?.stop(), peer?.stop()]);
   }
+}
+
+function loadText() {
+  return loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 }
 
 function gitCommit() {

@@ -63,7 +63,7 @@ export class Report {
           r.peer === undefined ? '-' : fmt(r.peer),
           l.ratio === undefined ? '-' : `${fmt(l.ratio)}x`,
           r.unit,
-          l.verdict || (r.note ?? ''),
+          [l.verdict, r.note].filter(Boolean).join('; '),
           l.cpu === undefined ? '' : `${fmt(l.cpu)} / ${fmt(r.peerCpu)} ${r.cpu.unit}`,
         ]);
       }

@@ -34,7 +34,7 @@ export async function smallPush(ctx, { concurrency, seconds, runs }) {
     { name: 'POST+PATCH+PUT', push: (t, b) => t.pushChunked('library/bench-small', b) },
     // Distribution 2.8 ignores ?digest= on POST (it opens a session and drops the body), so
     // its fastest monolithic form, POST then PUT with the body, stands in for it
-    { name: 'monolithic: Berth POST ?digest=, peer POST+PUT(body)', push: (t, b) => (t.label === PEER ? t.pushPostPut('library/bench-small', b) : t.pushPostDigest('library/bench-small', b)) },
+    { name: 'monolithic (Berth POST ?digest=, peer POST+PUT)', push: (t, b) => (t.label === PEER ? t.pushPostPut('library/bench-small', b) : t.pushPostDigest('library/bench-small', b)) },
     { name: 'POST+PUT(body)', push: (t, b) => t.pushPostPut('library/bench-small', b) },
   ];
   for (const shape of shapes) {
