@@ -5,13 +5,15 @@
 //
 // BENCH_ONLY=large,small,...  run some scenarios (names below); BENCH_QUICK=1  shorter runs
 // BENCH_BERTH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"  extra node flags for Berth
+// BENCH_TMPDIR=DIR  where the data folders go (default /var/tmp)
+// BENCH_SERVER_LOG_DIR=DIR  keep each server's stdout there (with --trace-gc, say)
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { basic, BlobMaker, Registry } from './lib/client.mjs';
 import { PEER, Report } from './lib/report.mjs';
-import { ADMIN_PASSWORD, startBerth, startPeer } from './lib/servers.mjs';
+import { ADMIN_PASSWORD, DATA_BASE, startBerth, startPeer } from './lib/servers.mjs';
 import { largePull, largePush, smallPush } from './scenarios/blobs.mjs';
 import { manifestPut, manifestReads } from './scenarios/manifests.mjs';
 import { memory } from './scenarios/memory.mjs';
@@ -45,7 +47,7 @@ async function main() {
   try {
     berth = await startBerth(root);
     peer = await startPeer();
-    process.stdout.write(`berth ${berth.url} (pid ${berth.pid}), distribution ${peer.url} (pid ${peer.pid})\n`);
+    process.stdout.write(`berth ${berth.url} (pid ${berth.pid}), distribution ${peer.url} (pid ${peer.pid}), data under ${DATA_BASE}\n`);
     process.stdout.write(`load average ${loadText()} on ${cpus().length} cores${loadavg()[0] > cpus().length ? ' (busy machine: throughput is noisy; server CPU per op is the steadier figure)' : ''}\n`);
     const loadAtStart = loadavg();
     const anon = new Registry(berth.url, { label: 'berth anon', pid: berth.pid });
@@ -86,6 +88,7 @@ async function main() {
       cpu: cpus()[0]?.model,
       peer: 'docker-registry (Distribution 2.8.2, Debian), filesystem, blobdescriptor cache inmemory',
       quick,
+      dataBase: DATA_BASE,
       loadAverage: { start: loadAtStart, end: loadavg() },
       extra: ctx.extra,
     });

@@ -2,13 +2,20 @@
 // ports and throwaway data folders, and stops them by PID, also when the bench fails or is
 // interrupted.
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ADMIN_PASSWORD = 'Bench-Admin-1';
+/**
+ * Where the data folders go: a disk file system, as a registry's data would be. /var/tmp is
+ * disk-backed by convention, /tmp is often tmpfs (fsync free, unlike any real deployment); on
+ * this project's machines /tmp is ext4 but creates files 5-10x slower than /var/tmp (see
+ * bench/README.md), which would make the file-count of each registry dominate.
+ */
+export const DATA_BASE = process.env.BENCH_TMPDIR ?? (existsSync('/var/tmp') ? '/var/tmp' : tmpdir());
 const PEER_BIN = '/usr/bin/docker-registry';
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
@@ -97,7 +104,7 @@ export async function rssBytes(pid) {
 }
 
 async function tempDir(prefix) {
-  const d = await mkdtemp(join(tmpdir(), prefix));
+  const d = await mkdtemp(join(DATA_BASE, prefix));
   dirs.add(d);
   return d;
 }
@@ -107,7 +114,11 @@ function withoutBerthVars(env) {
 }
 
 function launch(name, cmd, args, opts) {
-  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_SERVER_LOG_DIR keeps each server's stdout (e.g. node --trace-gc) for a post-mortem
+  const logDir = process.env.BENCH_SERVER_LOG_DIR;
+  const stdout = logDir ? openSync(join(logDir, `${name}.stdout.log`), 'w') : 'ignore';
+  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', stdout, 'pipe'] });
+  if (typeof stdout === 'number') closeSync(stdout);
   children.add(child);
   let stderr = '';
   child.stderr.on('data', (d) => {
