@@ -11,9 +11,7 @@ import { join, resolve } from 'node:path';
 export const ADMIN_PASSWORD = 'Bench-Admin-1';
 /**
  * Where the data folders go: a disk file system, as a registry's data would be. /var/tmp is
- * disk-backed by convention, /tmp is often tmpfs (fsync free, unlike any real deployment); on
- * this project's machines /tmp is ext4 but creates files 5-10x slower than /var/tmp (see
- * bench/README.md), which would make the file-count of each registry dominate.
+ * disk-backed by convention; /tmp is often tmpfs, where fsync is free (see bench/README.md).
  */
 export const DATA_BASE = process.env.BENCH_TMPDIR ?? (existsSync('/var/tmp') ? '/var/tmp' : tmpdir());
 const PEER_BIN = '/usr/bin/docker-registry';
