@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { basic, BlobMaker, Registry } from './lib/client.mjs';
 import { PEER, Report } from './lib/report.mjs';

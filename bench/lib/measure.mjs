@@ -1,6 +1,7 @@
 // Repetition, interleaving and load loops. Every figure is measured on all targets in the same
 // run, in an order that rotates, so that noise on this shared 2-core machine hits each alike.
 import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 
 export function median(xs) {
   return percentile(xs, 50);

@@ -1,5 +1,6 @@
 // Bounded memory: a 2 GiB blob pushed and pulled while Berth's RSS is sampled every 100 ms.
 // The bytes are made on the fly (BlobMaker repeats one random MiB); nothing holds 2 GiB.
+import { performance } from 'node:perf_hooks';
 import { rssBytes } from '../lib/servers.mjs';
 
 const MiB = 1024 * 1024;

@@ -1,4 +1,5 @@
 // Tag listing: 10,000 tags in one repository, read in pages of 100 (?n=100&last=).
+import { performance } from 'node:perf_hooks';
 import { interleaved, median, percentile, pool } from '../lib/measure.mjs';
 import { fmt, PEER } from '../lib/report.mjs';
 import { imageBase } from './manifests.mjs';
