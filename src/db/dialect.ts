@@ -31,7 +31,7 @@ export function openKysely(opts: DatabaseOptions): Kysely<DB> {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    return new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
   if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) {
     throw new Error(`database schema must match ${SCHEMA_NAME.source}, got ${JSON.stringify(opts.schema)}`);
@@ -52,6 +52,29 @@ export function openKysely(opts: DatabaseOptions): Kysely<DB> {
   // and the next query opens a new one; without a listener the 'error' event kills the process
   pool.on('error', () => undefined);
   return new Kysely<DB>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
+}
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running the indexed lookups of
+ * the hot paths (manifest HEAD). Statements are reused by SQL text: Kysely runs one query at a
+ * time on the connection, so a statement is never in use twice at once.
+ */
+function withStatementCache(sqlite: Database.Database): { close(): void; prepare(sql: string): Database.Statement } {
+  const statements = new Map<string, Database.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let s = statements.get(sql);
+      if (!s) {
+        s = sqlite.prepare(sql);
+        // queries are built from a fixed set of shapes; the bound keeps an unexpected
+        // variety (IN lists of many lengths) from growing the map without end
+        if (statements.size >= 2000) statements.clear();
+        statements.set(sql, s);
+      }
+      return s;
+    },
+  };
 }
 
 class CurrentSchemaPostgresDialect extends PostgresDialect {

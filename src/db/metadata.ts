@@ -9,15 +9,16 @@ import { KyselyRepositoryRepo } from './repos/repositories.repo.js';
 import { KyselyTagRepo } from './repos/tags.repo.js';
 import { KyselyUploadRepo } from './repos/uploads.repo.js';
 import { KyselyUserRepo } from './repos/users.repo.js';
+import { PreparedQueries } from './prepared.js';
 import type { DB } from './schema.js';
 
-function reposOn(db: Kysely<DB>): MetadataRepos {
+function reposOn(db: Kysely<DB>, prepared: PreparedQueries): MetadataRepos {
   return {
     projects: new KyselyProjectRepo(db),
-    users: new KyselyUserRepo(db),
-    repositories: new KyselyRepositoryRepo(db),
-    blobs: new KyselyBlobRepo(db),
-    manifests: new KyselyManifestRepo(db),
+    users: new KyselyUserRepo(db, prepared),
+    repositories: new KyselyRepositoryRepo(db, prepared),
+    blobs: new KyselyBlobRepo(db, prepared),
+    manifests: new KyselyManifestRepo(db, prepared),
     tags: new KyselyTagRepo(db),
     uploads: new KyselyUploadRepo(db),
   };
@@ -33,10 +34,11 @@ export async function openMetadata(opts: DatabaseOptions): Promise<Metadata> {
     await db.destroy();
     throw e;
   }
+  const prepared = new PreparedQueries(db);
   return {
-    ...reposOn(db),
+    ...reposOn(db, prepared),
     dialect,
-    transaction: (fn) => db.transaction().execute((trx) => fn(reposOn(trx))),
+    transaction: (fn) => db.transaction().execute((trx) => fn(reposOn(trx, prepared))),
     close: () => db.destroy(),
     ping: async () => {
       await sql`select 1`.execute(db);

@@ -71,6 +71,8 @@ export interface UserRepo {
     now: number;
   }): Promise<User>;
   getByUsername(username: string): Promise<User | undefined>;
+  /** the user and its password hash in one lookup (Basic authentication) */
+  getWithPasswordHash(username: string): Promise<{ user: User; passwordHash: string } | undefined>;
   getById(id: number): Promise<User | undefined>;
   passwordHash(userId: number): Promise<string | undefined>;
   setPassword(userId: number, passwordHash: string, now: number): Promise<void>;

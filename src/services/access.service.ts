@@ -62,8 +62,9 @@ export class AccessService {
 
   async authenticatePassword(username: string, password: string): Promise<(Principal & { kind: 'user' }) | undefined> {
     const key = createHash('sha256').update(username).update('\0').update(password).digest('base64');
-    const user = await this.deps.metadata.users.getByUsername(username);
-    const hash = user ? await this.deps.metadata.users.passwordHash(user.id) : undefined;
+    const found = await this.deps.metadata.users.getWithPasswordHash(username);
+    const user = found?.user;
+    const hash = found?.passwordHash;
     // the cache spares the argon2 verification, not the lookup: a changed password or a
     // removed user takes effect at once, on every instance
     const cached = this.passwordCache.get(key);

@@ -227,6 +227,8 @@ export function describeMetadata(name: string, open: () => Promise<OpenedMetadat
         expect(Object.keys(u)).not.toContain('passwordHash');
         expect(await md().users.passwordHash(u.id)).toBe('$argon2id$x');
         expect(await md().users.passwordHash(u.id + 10_000)).toBeUndefined();
+        expect(await md().users.getWithPasswordHash('alice')).toEqual({ user: u, passwordHash: '$argon2id$x' });
+        expect(await md().users.getWithPasswordHash('nobody')).toBeUndefined();
       });
 
       it('keeps every field of a full record', async () => {
@@ -246,6 +248,8 @@ export function describeMetadata(name: string, open: () => Promise<OpenedMetadat
         const u = await md().users.create({ username: 'carol', passwordHash: 'old', sysadmin: false, now: T0 });
         await md().users.setPassword(u.id, 'new', T0 + 7);
         expect(await md().users.passwordHash(u.id)).toBe('new');
+        // a prepared lookup sees the change (no stale compiled result)
+        expect((await md().users.getWithPasswordHash('carol'))?.passwordHash).toBe('new');
         expect(await md().users.getById(u.id)).toMatchObject({ createdAt: T0, updatedAt: T0 + 7 });
       });
     });

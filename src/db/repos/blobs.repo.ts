@@ -1,10 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { BlobRecord } from '../../domain/records.js';
 import type { BlobRepo } from '../../ports/metadata.js';
+import type { PreparedQueries } from '../prepared.js';
 import type { DB } from '../schema.js';
 
 export class KyselyBlobRepo implements BlobRepo {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly prepared: PreparedQueries,
+  ) {}
 
   async put(digest: string, size: number, now: number): Promise<void> {
     await this.db
@@ -20,13 +24,18 @@ export class KyselyBlobRepo implements BlobRepo {
   }
 
   async getInRepository(repositoryId: number, digest: string): Promise<BlobRecord | undefined> {
-    const r = await this.db
-      .selectFrom('repository_blobs as rb')
-      .innerJoin('blobs as b', 'b.digest', 'rb.digest')
-      .select(['b.digest', 'b.size', 'b.created_at'])
-      .where('rb.repository_id', '=', repositoryId)
-      .where('rb.digest', '=', digest)
-      .executeTakeFirst();
+    const r = await this.prepared.first(
+      this.db,
+      'blobs.getInRepository',
+      (db) =>
+        db
+          .selectFrom('repository_blobs as rb')
+          .innerJoin('blobs as b', 'b.digest', 'rb.digest')
+          .select(['b.digest', 'b.size', 'b.created_at'])
+          .where('rb.repository_id', '=', 0)
+          .where('rb.digest', '=', ''),
+      [repositoryId, digest],
+    );
     return r && { digest: r.digest, size: r.size, createdAt: r.created_at };
   }
 

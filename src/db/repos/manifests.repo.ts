@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Descriptor } from '../../domain/manifest.js';
 import type { ManifestRecord, ManifestWithContent } from '../../domain/records.js';
 import type { ManifestRepo, NewManifest } from '../../ports/metadata.js';
+import type { PreparedQueries } from '../prepared.js';
 import type { DB } from '../schema.js';
 
 const RECORD = ['m.id', 'm.repository_id', 'm.digest', 'm.media_type', 'm.artifact_type', 'm.size', 'm.subject_digest', 'm.annotations', 'm.created_at'] as const;
@@ -31,7 +32,10 @@ const toRecord = (r: RecordRow): ManifestRecord => ({
 });
 
 export class KyselyManifestRepo implements ManifestRepo {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly prepared: PreparedQueries,
+  ) {}
 
   async put(m: NewManifest): Promise<ManifestRecord> {
     const inserted = await this.db
@@ -69,44 +73,54 @@ export class KyselyManifestRepo implements ManifestRepo {
   }
 
   async get(repositoryId: number, digest: string): Promise<ManifestWithContent | undefined> {
-    const r = await this.db
-      .selectFrom('manifests as m')
-      .select([...RECORD, 'm.content'])
-      .where('m.repository_id', '=', repositoryId)
-      .where('m.digest', '=', digest)
-      .executeTakeFirst();
+    const r = await this.prepared.first(
+      this.db,
+      'manifests.get',
+      (db) => db.selectFrom('manifests as m').select([...RECORD, 'm.content']).where('m.repository_id', '=', 0).where('m.digest', '=', ''),
+      [repositoryId, digest],
+    );
     return r && { ...toRecord(r), content: r.content };
   }
 
   async stat(repositoryId: number, digest: string): Promise<ManifestRecord | undefined> {
-    const r = await this.db
-      .selectFrom('manifests as m')
-      .select(RECORD)
-      .where('m.repository_id', '=', repositoryId)
-      .where('m.digest', '=', digest)
-      .executeTakeFirst();
+    const r = await this.prepared.first(
+      this.db,
+      'manifests.stat',
+      (db) => db.selectFrom('manifests as m').select(RECORD).where('m.repository_id', '=', 0).where('m.digest', '=', ''),
+      [repositoryId, digest],
+    );
     return r && toRecord(r);
   }
 
   async getByTag(repositoryId: number, tag: string): Promise<ManifestWithContent | undefined> {
-    const r = await this.db
-      .selectFrom('tags as t')
-      .innerJoin('manifests as m', 'm.id', 't.manifest_id')
-      .select([...RECORD, 'm.content'])
-      .where('t.repository_id', '=', repositoryId)
-      .where('t.name', '=', tag)
-      .executeTakeFirst();
+    const r = await this.prepared.first(
+      this.db,
+      'manifests.getByTag',
+      (db) =>
+        db
+          .selectFrom('tags as t')
+          .innerJoin('manifests as m', 'm.id', 't.manifest_id')
+          .select([...RECORD, 'm.content'])
+          .where('t.repository_id', '=', 0)
+          .where('t.name', '=', ''),
+      [repositoryId, tag],
+    );
     return r && { ...toRecord(r), content: r.content };
   }
 
   async statByTag(repositoryId: number, tag: string): Promise<ManifestRecord | undefined> {
-    const r = await this.db
-      .selectFrom('tags as t')
-      .innerJoin('manifests as m', 'm.id', 't.manifest_id')
-      .select(RECORD)
-      .where('t.repository_id', '=', repositoryId)
-      .where('t.name', '=', tag)
-      .executeTakeFirst();
+    const r = await this.prepared.first(
+      this.db,
+      'manifests.statByTag',
+      (db) =>
+        db
+          .selectFrom('tags as t')
+          .innerJoin('manifests as m', 'm.id', 't.manifest_id')
+          .select(RECORD)
+          .where('t.repository_id', '=', 0)
+          .where('t.name', '=', ''),
+      [repositoryId, tag],
+    );
     return r && toRecord(r);
   }
 

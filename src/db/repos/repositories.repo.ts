@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Repository } from '../../domain/records.js';
 import type { RepositoryRepo } from '../../ports/metadata.js';
+import type { PreparedQueries } from '../prepared.js';
 import type { DB, RepositoriesTable } from '../schema.js';
 
 const toRepository = (r: Selectable<RepositoriesTable>): Repository => ({
@@ -12,10 +13,13 @@ const toRepository = (r: Selectable<RepositoriesTable>): Repository => ({
 });
 
 export class KyselyRepositoryRepo implements RepositoryRepo {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly prepared: PreparedQueries,
+  ) {}
 
   async getByName(name: string): Promise<Repository | undefined> {
-    const r = await this.db.selectFrom('repositories').selectAll().where('name', '=', name).executeTakeFirst();
+    const r = await this.prepared.first(this.db, 'repositories.getByName', (db) => db.selectFrom('repositories').selectAll().where('name', '=', ''), [name]);
     return r && toRepository(r);
   }
 

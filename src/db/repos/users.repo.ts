@@ -3,6 +3,7 @@ import { conflict } from '../../domain/errors.js';
 import type { User } from '../../domain/records.js';
 import type { UserRepo } from '../../ports/metadata.js';
 import { isUniqueViolation } from '../errors.js';
+import type { PreparedQueries } from '../prepared.js';
 import type { DB, UsersTable } from '../schema.js';
 
 const COLUMNS = ['id', 'username', 'email', 'realname', 'comment', 'sysadmin', 'created_at', 'updated_at'] as const;
@@ -19,7 +20,10 @@ const toUser = (r: Omit<Selectable<UsersTable>, 'password_hash'>): User => ({
 });
 
 export class KyselyUserRepo implements UserRepo {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly prepared: PreparedQueries,
+  ) {}
 
   async create(u: Parameters<UserRepo['create']>[0]): Promise<User> {
     try {
@@ -47,6 +51,16 @@ export class KyselyUserRepo implements UserRepo {
   async getByUsername(username: string): Promise<User | undefined> {
     const r = await this.db.selectFrom('users').select(COLUMNS).where('username', '=', username).executeTakeFirst();
     return r && toUser(r);
+  }
+
+  async getWithPasswordHash(username: string): Promise<{ user: User; passwordHash: string } | undefined> {
+    const r = await this.prepared.first(
+      this.db,
+      'users.getWithPasswordHash',
+      (db) => db.selectFrom('users').select([...COLUMNS, 'password_hash']).where('username', '=', ''),
+      [username],
+    );
+    return r && { user: toUser(r), passwordHash: r.password_hash };
   }
 
   async getById(id: number): Promise<User | undefined> {
