@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DB } from './schema.js';
 import { CurrentSchemaIntrospector } from './schema-introspector.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -31,7 +32,21 @@ export function openKysely(opts: DatabaseOptions): Kysely<DB> {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    return new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    // in-memory databases (tests) have no WAL to checkpoint
+    const stopCheckpoints = opts.path === ':memory:' ? () => undefined : startCheckpointer(opts.path);
+    sqlite.pragma('wal_autocheckpoint = 20000');
+    const database = withStatementCache(sqlite);
+    return new Kysely<DB>({
+      dialect: new SqliteDialect({
+        database: {
+          prepare: (q: string) => database.prepare(q),
+          close: () => {
+            stopCheckpoints();
+            database.close();
+          },
+        },
+      }),
+    });
   }
   if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) {
     throw new Error(`database schema must match ${SCHEMA_NAME.source}, got ${JSON.stringify(opts.schema)}`);

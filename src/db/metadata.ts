@@ -20,7 +20,7 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries): MetadataRepos {
     blobs: new KyselyBlobRepo(db, prepared),
     manifests: new KyselyManifestRepo(db, prepared),
     tags: new KyselyTagRepo(db),
-    uploads: new KyselyUploadRepo(db),
+    uploads: new KyselyUploadRepo(db, prepared),
   };
 }
 

@@ -2,13 +2,17 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } fr
 import type { Dialect } from './dialect.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from './migration-tables.js';
 import * as m001 from './migrations/001-initial.js';
+import * as m002 from './migrations/002-upload-chunks.js';
 
 type Up = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
 
 /** Numbered, forward-only. Append; never edit one that has shipped. */
 const MIGRATIONS: Record<string, { up: Up }> = {
   '001-initial': m001,
+  '002-upload-chunks': m002,
 };
+
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
 
 /**
  * Brings the schema up to date. On PostgreSQL, instances that start at once are safe: Kysely

@@ -12,6 +12,7 @@ export interface DB {
   manifest_children: ManifestChildrenTable;
   tags: TagsTable;
   uploads: UploadsTable;
+  upload_chunks: UploadChunksTable;
 }
 
 // Booleans are 0/1 integers and times are epoch milliseconds on both dialects, so that one
@@ -86,6 +87,12 @@ export interface TagsTable {
   manifest_id: number;
   created_at: number;
   updated_at: number;
+}
+
+export interface UploadChunksTable {
+  upload_id: string;
+  seq: number;
+  data: Buffer;
 }
 
 export interface UploadsTable {

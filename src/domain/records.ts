@@ -51,9 +51,11 @@ export interface ManifestWithContent extends ManifestRecord {
 }
 
 export interface UploadSegment {
-  /** storage path of this segment's bytes */
+  /** storage path of this segment's bytes; empty for an inline segment */
   path: string;
   size: number;
+  /** the bytes are in the database (a small chunk), not in storage */
+  inline?: boolean;
 }
 
 export interface UploadSession {

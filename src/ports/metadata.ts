@@ -148,6 +148,14 @@ export interface UploadRepo {
    * false when another request changed it first.
    */
   append(id: string, expectedSize: number, segment: UploadSegment, now: number, expiresAt: number): Promise<boolean>;
+  /**
+   * Like `append`, for an inline segment whose bytes are kept with the session. Run it in a
+   * transaction: the segment and its bytes are recorded together or not at all.
+   */
+  appendInline(id: string, expectedSize: number, data: Uint8Array, now: number, expiresAt: number): Promise<boolean>;
+  /** the bytes of the session's inline segments, by segment index */
+  inlineData(id: string): Promise<Map<number, Buffer>>;
+  /** deletes the session and its inline bytes */
   delete(id: string): Promise<boolean>;
   listExpired(now: number, limit: number): Promise<UploadSession[]>;
 }

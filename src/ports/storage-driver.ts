@@ -17,7 +17,8 @@ export interface StorageDriver {
   /** A writer for a new file at `path`; nothing is visible there until `commit()`. */
   writer(path: string, opts?: WriterOptions): Promise<FileWriter>;
   getContent(path: string, signal?: AbortSignal): Promise<Buffer>;
-  putContent(path: string, content: Uint8Array, signal?: AbortSignal): Promise<void>;
+  /** A whole small file, atomically; `durable: false` skips the fsync (see WriterOptions.temporary). */
+  putContent(path: string, content: Uint8Array, signal?: AbortSignal, opts?: { durable?: boolean }): Promise<void>;
   /** Direct children of a directory-like prefix, as full paths; `[]` when there is none. */
   list(path: string, signal?: AbortSignal): Promise<string[]>;
   /** Renames `from` to `to`; the result is durable even if `from` was written `temporary`. */

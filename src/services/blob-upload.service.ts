@@ -1,5 +1,5 @@
 import { randomUUID, type Hash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Digest, type DigestAlgorithm, isDigestAlgorithm, newHash, parseDigest } from '../domain/digest.js';
 import {
@@ -17,7 +17,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Metadata } from '../ports/metadata.js';
 import { PathNotFoundError, type StorageDriver } from '../ports/storage-driver.js';
 import type { RepositoryResolver } from './repositories.js';
-import { blobPath, UPLOADS_ROOT, uploadDir } from './storage-paths.js';
+import { blobPath, segmentPath, sessionOfSegment, UPLOADS_ROOT } from './storage-paths.js';
 import { TtlCache } from './ttl-cache.js';
 
 export interface UploadConfig {
@@ -48,6 +48,14 @@ export interface ByteRange {
   start: number;
   end: number;
 }
+
+/**
+ * A chunk of known length up to this size is kept in the database with its session rather than
+ * as a storage file of its own (while the whole session stays under INLINE_SESSION_MAX): small
+ * blobs such as image configs then cost no file creation until their final, verified write.
+ */
+export const INLINE_CHUNK_MAX = 256 * 1024;
+export const INLINE_SESSION_MAX = 1024 * 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -83,19 +91,11 @@ export class BlobUploadService {
       const mounted = await this.tryMount(repo, parseDigest(opts.mount), opts);
       if (mounted) return { kind: 'blob', blob: mounted, mounted: true };
     }
-    const session = await this.createSession(repo, algorithm);
-    if (digest === undefined) return { kind: 'session', session };
-    // dist-spec: POST with ?digest= and a body is a whole upload in one request; the client
-    // never saw this session, so it goes with a failure (a cut body, a wrong digest)
-    return this.withSession(session.id, async () => {
-      try {
-        const s = opts.body ? await this.appendBody(session, opts.body, opts.contentLength) : session;
-        return { kind: 'blob' as const, blob: await this.finalize(repo, s, digest), mounted: false };
-      } catch (e) {
-        await this.discard(session);
-        throw e;
-      }
-    });
+    if (digest === undefined) return { kind: 'session', session: await this.createSession(repo, algorithm) };
+    // dist-spec: POST with ?digest= and a body is a whole upload in one request; it needs no
+    // session: the body streams to its content address and is committed there once verified
+    const size = await this.writeVerified(digest, opts.body, opts.contentLength);
+    return { kind: 'blob', blob: await this.record(repo, digest, size), mounted: false };
   }
 
   async status(name: RepoName, uuid: string): Promise<UploadSession> {
@@ -126,9 +126,13 @@ export class BlobUploadService {
     const repo = await this.deps.repositories.find(name);
     return this.withSession(uuid, async () => {
       let session = await this.session(repo, uuid);
-      if (body && (contentLength === undefined || contentLength > 0)) {
-        session = await this.appendBody(session, body, checkRange(session, range, contentLength));
+      const hasBody = body && (contentLength === undefined || contentLength > 0);
+      if (hasBody && session.size === 0) {
+        // POST then PUT with the whole body: nothing to concatenate, write it in place
+        const size = await this.writeVerified(digest, body, checkRange(session, range, contentLength));
+        return this.record(repo, digest, size, session);
       }
+      if (hasBody) session = await this.appendBody(session, body!, checkRange(session, range, contentLength));
       return this.finalize(repo, session, digest);
     });
   }
@@ -154,12 +158,13 @@ export class BlobUploadService {
       }
       if (expired.length < 100) break;
     }
-    for (const dir of await this.deps.storage.list(UPLOADS_ROOT)) {
-      const uuid = dir.slice(UPLOADS_ROOT.length + 1);
-      if (this.busy.has(uuid) || (await this.deps.metadata.uploads.get(uuid))) continue;
-      const info = await this.deps.storage.stat(dir);
+    // segments of no session: a crash between a segment's write and its record
+    for (const path of await this.deps.storage.list(UPLOADS_ROOT)) {
+      const uuid = sessionOfSegment(path);
+      if (uuid && (this.busy.has(uuid) || (await this.deps.metadata.uploads.get(uuid)))) continue;
+      const info = await this.deps.storage.stat(path);
       if (info && now - info.modifiedAt.getTime() > this.deps.config.sessionTtlMs) {
-        await this.deps.storage.delete(dir);
+        await this.deps.storage.delete(path);
         removed++;
       }
     }
@@ -222,7 +227,16 @@ export class BlobUploadService {
     const cached = this.hashes.get(session.id);
     const algorithm = cached?.algorithm ?? 'sha256';
     const hash = cached && cached.size === session.size ? cached.hash.copy() : session.size === 0 ? newHash(algorithm) : undefined;
-    const path = `${uploadDir(session.id)}/${String(session.segments.length).padStart(6, '0')}-${randomUUID().slice(0, 8)}`;
+    if (
+      expected !== undefined &&
+      expected > 0 &&
+      expected <= INLINE_CHUNK_MAX &&
+      session.size + expected <= INLINE_SESSION_MAX &&
+      session.segments.every((s) => s.inline)
+    ) {
+      return this.appendInline(session, body, expected, hash, algorithm);
+    }
+    const path = segmentPath(session.id, session.segments.length);
     const writer = await storage.writer(path, { temporary: true });
     let n = 0;
     const limit = config.maxBlobBytes;
@@ -262,19 +276,125 @@ export class BlobUploadService {
     return { ...session, size: session.size + n, segments: [...session.segments, segment], updatedAt: now };
   }
 
+  /** A small chunk of known length: read whole (it is bounded) and kept with the session. */
+  private async appendInline(
+    session: UploadSession,
+    body: Readable,
+    expected: number,
+    hash: Hash | undefined,
+    algorithm: DigestAlgorithm,
+  ): Promise<UploadSession> {
+    const { metadata, clock, config } = this.deps;
+    const limit = config.maxBlobBytes;
+    const chunks: Buffer[] = [];
+    let n = 0;
+    try {
+      for await (const c of body) {
+        const chunk = c as Buffer;
+        n += chunk.length;
+        if (n > expected) throw sizeInvalid('body is longer than Content-Length', { expected });
+        if (limit > 0 && session.size + n > limit) throw payloadTooLarge(limit);
+        chunks.push(chunk);
+      }
+    } catch (e) {
+      if (isClientAbort(e)) throw blobUploadInvalid('the client closed the connection before the body was complete', { received: n });
+      throw e;
+    }
+    if (n !== expected) throw sizeInvalid(`received ${n} bytes, Content-Length said ${expected}`, { expected, received: n });
+    const data = Buffer.concat(chunks, n);
+    const now = clock.now();
+    const ok = await metadata.transaction((tx) => tx.uploads.appendInline(session.id, session.size, data, now, now + config.sessionTtlMs));
+    if (!ok) throw rangeNotSatisfiable('the upload changed while this chunk was written', { uuid: session.id });
+    if (hash) this.hashes.set(session.id, { size: session.size + n, hash: hash.update(data), algorithm }, config.sessionTtlMs);
+    else this.hashes.delete(session.id);
+    const segment: UploadSegment = { path: '', size: n, inline: true };
+    return { ...session, size: session.size + n, segments: [...session.segments, segment], updatedAt: now };
+  }
+
+  /** The bytes of a session's segments in order: inline ones from the database, the rest from storage. */
+  private async *segmentBytes(session: UploadSession): AsyncGenerator<Buffer> {
+    const inline = session.segments.some((s) => s.inline) ? await this.deps.metadata.uploads.inlineData(session.id) : new Map<number, Buffer>();
+    for (const [i, seg] of session.segments.entries()) {
+      if (seg.inline) {
+        const data = inline.get(i);
+        if (!data) throw blobUploadUnknown(session.id);
+        yield data;
+      } else {
+        for await (const chunk of await this.deps.storage.reader(seg.path)) yield chunk as Buffer;
+      }
+    }
+  }
+
+  /**
+   * Streams a whole blob to its content address; the writer commits (atomically, durably) only
+   * once the bytes are known to have the digest, and a bad or cut body leaves nothing.
+   */
+  private async writeVerified(digest: Digest, body: Readable | undefined, expected: number | undefined): Promise<number> {
+    const { storage, config } = this.deps;
+    const hash = newHash(digest.algorithm);
+    const writer = await storage.writer(blobPath(digest));
+    let n = 0;
+    const limit = config.maxBlobBytes;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        n += chunk.length;
+        if (limit > 0 && n > limit) return cb(payloadTooLarge(limit));
+        if (expected !== undefined && n > expected) return cb(sizeInvalid('body is longer than Content-Length', { expected }));
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body ?? Readable.from([]), meter, writer.stream);
+      if (expected !== undefined && n !== expected) {
+        throw sizeInvalid(`received ${n} bytes, Content-Length said ${expected}`, { expected, received: n });
+      }
+      const actual = `${digest.algorithm}:${hash.digest('hex')}`;
+      if (actual !== digest.value) throw digestInvalid(`content has digest ${actual}`, { expected: digest.value, actual });
+    } catch (e) {
+      await writer.cancel();
+      if (isClientAbort(e)) throw blobUploadInvalid('the client closed the connection before the body was complete', { received: n });
+      throw e;
+    }
+    await writer.commit();
+    return n;
+  }
+
+  /** The blob is in place: record it, link it, and close the session it came through. */
+  private async record(repo: Repository, digest: Digest, size: number, session?: UploadSession): Promise<BlobRecord> {
+    const now = this.deps.clock.now();
+    await this.deps.metadata.transaction(async (tx) => {
+      await tx.blobs.put(digest.value, size, now);
+      await tx.blobs.link(repo.id, digest.value, now);
+      if (session) await tx.uploads.delete(session.id);
+    });
+    if (session) {
+      this.hashes.delete(session.id);
+    }
+    return { digest: digest.value, size, createdAt: now };
+  }
+
   private async finalize(repo: Repository, session: UploadSession, digest: Digest): Promise<BlobRecord> {
-    const { storage, metadata, clock } = this.deps;
+    const { storage, metadata } = this.deps;
     const actual = await this.computeDigest(session, digest);
     if (actual !== digest.value) {
       await this.discard(session);
       throw digestInvalid(`content has digest ${actual}`, { expected: digest.value, actual });
     }
     const path = blobPath(digest);
-    const existing = await storage.stat(path);
-    const sources = session.segments.map((s) => s.path);
+    if (session.segments.some((s) => s.inline) && !(await metadata.blobs.get(digest.value))) {
+      // inline chunks (all, or a small first part): the bytes go to their content address in one
+      // verified write; the segments are read in order, whatever holds them
+      const size = await this.writeVerified(digest, Readable.from(this.segmentBytes(session)), session.size);
+      const blob = await this.record(repo, digest, size, session);
+      await Promise.all(session.segments.filter((seg) => !seg.inline).map((seg) => storage.delete(seg.path)));
+      return blob;
+    }
+    const sources = session.segments.filter((s) => !s.inline).map((s) => s.path);
     try {
-      if (existing && !existing.isDirectory && existing.size === session.size) {
-        // content addressed: the bytes are already there
+      if (await metadata.blobs.get(digest.value)) {
+        // content addressed: a recorded blob's bytes are in place already
+        await Promise.all(sources.map((p) => storage.delete(p)));
       } else if (sources.length === 0) {
         await storage.putContent(path, new Uint8Array(0));
       } else {
@@ -284,15 +404,7 @@ export class BlobUploadService {
       if (e instanceof PathNotFoundError && !(await metadata.uploads.get(session.id))) throw blobUploadUnknown(session.id);
       throw e;
     }
-    const now = clock.now();
-    await metadata.transaction(async (tx) => {
-      await tx.blobs.put(digest.value, session.size, now);
-      await tx.blobs.link(repo.id, digest.value, now);
-      await tx.uploads.delete(session.id);
-    });
-    this.hashes.delete(session.id);
-    await storage.delete(uploadDir(session.id));
-    return { digest: digest.value, size: session.size, createdAt: now };
+    return this.record(repo, digest, session.size, session);
   }
 
   private async computeDigest(session: UploadSession, want: Digest): Promise<string> {
@@ -305,10 +417,7 @@ export class BlobUploadService {
     // read the segments back
     const h = newHash(want.algorithm);
     try {
-      for (const seg of session.segments) {
-        const r = await this.deps.storage.reader(seg.path);
-        for await (const chunk of r) h.update(chunk as Buffer);
-      }
+      for await (const chunk of this.segmentBytes(session)) h.update(chunk);
     } catch (e) {
       if (!(e instanceof PathNotFoundError)) throw e;
       return this.recoverMoved(session, want);
@@ -339,7 +448,7 @@ export class BlobUploadService {
   private async discard(session: UploadSession): Promise<void> {
     await this.deps.metadata.uploads.delete(session.id);
     this.hashes.delete(session.id);
-    await this.deps.storage.delete(uploadDir(session.id));
+    await Promise.all(session.segments.filter((seg) => !seg.inline).map((seg) => this.deps.storage.delete(seg.path)));
   }
 }
 

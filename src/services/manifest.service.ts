@@ -58,10 +58,12 @@ export class ManifestService {
     await checkEdges(metadata, repo.id, parsed);
 
     // content addressing is the source of truth: the manifest's bytes go to storage first, so
-    // a crash before the database commit leaves only an unreferenced blob
-    const path = blobPath(digest);
-    const existing = await storage.stat(path);
-    if (!existing || existing.size !== body.length) await storage.putContent(path, body);
+    // a crash before the database commit leaves only an unreferenced blob. The database row is
+    // what serves the manifest, so this copy skips the fsync: a process crash loses nothing,
+    // and a copy lost to an OS crash can be written again from the row.
+    if (!(await metadata.blobs.get(digest.value))) {
+      await storage.putContent(blobPath(digest), body, undefined, { durable: false });
+    }
 
     const now = clock.now();
     await metadata.transaction(async (tx) => {

@@ -4,6 +4,7 @@ import { openMetadata } from '../../src/db/metadata.js';
 import type { Metadata } from '../../src/ports/metadata.js';
 import { createTestSchema, queryPostgres, type TestSchema } from '../helpers/postgres.js';
 import { describeMetadata } from '../suites/metadata.suite.js';
+import { MIGRATION_NAMES } from '../../src/db/migrator.js';
 
 describeMetadata('postgres', async () => {
   const s = await createTestSchema();
@@ -50,10 +51,10 @@ describe('postgres schema isolation and migration', () => {
     const s = await schema(true);
     await open(s);
     expect(await tablesOf(s.schema)).toEqual(
-      ['berth_migration', 'berth_migration_lock', 'blobs', 'manifest_blobs', 'manifest_children', 'manifests', 'projects', 'repositories', 'repository_blobs', 'tags', 'uploads', 'users'].sort(),
+      ['berth_migration', 'berth_migration_lock', 'blobs', 'manifest_blobs', 'manifest_children', 'manifests', 'projects', 'repositories', 'repository_blobs', 'tags', 'upload_chunks', 'uploads', 'users'].sort(),
     );
     const ran = await queryPostgres<{ name: string }>(`select name from "${s.schema}".berth_migration`);
-    expect(ran.map((r) => r.name)).toEqual(['001-initial']);
+    expect(ran.map((r) => r.name)).toEqual(MIGRATION_NAMES);
   });
 
   it('migrates a schema of its own while another schema of the database is already migrated', async () => {
@@ -80,12 +81,12 @@ describe('postgres schema isolation and migration', () => {
       const s = await schema(create);
       const instances = await Promise.all(Array.from({ length: 4 }, () => open(s)));
       const ran = await queryPostgres<{ name: string }>(`select name from "${s.schema}".berth_migration`);
-      expect(ran.map((r) => r.name)).toEqual(['001-initial']);
+      expect(ran.map((r) => r.name)).toEqual(MIGRATION_NAMES);
       await instances[0]!.projects.create({ name: 'shared', public: true, ownerId: null, now: 1 });
       for (const m of instances) expect((await m.projects.getByName('shared'))?.public).toBe(true);
       // a later start finds nothing to do
       await open(s);
-      expect(await queryPostgres(`select name from "${s.schema}".berth_migration`)).toHaveLength(1);
+      expect(await queryPostgres(`select name from "${s.schema}".berth_migration`)).toHaveLength(MIGRATION_NAMES.length);
     }
   });
 

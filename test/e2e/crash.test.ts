@@ -333,8 +333,8 @@ describe('kill -9 during pushes', () => {
 
     for (const u of uploads) {
       const uuid = u.location!.split('/').pop()!.split('?')[0]!;
-      const dir = join(dataDir, 'uploads', uuid);
-      const segments = (await readdir(dir)).sort();
+      const dir = join(dataDir, 'uploads');
+      const segments = (await readdir(dir)).filter((f) => f.startsWith(`${uuid}.`)).sort();
       expect(segments).toHaveLength(u.blob.chunks);
       const hex = u.blob.digest.slice(7);
       const dest = join(dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex);

@@ -438,9 +438,10 @@ describe('upload sessions that expire', () => {
       const post = await c.fetch('/v2/library/ttl/blobs/uploads/', { method: 'POST' });
       const loc = post.headers.get('location')!;
       const id = loc.split('/').pop()!;
-      const chunk = randomLayer(500);
-      expect((await c.fetch(loc, { method: 'PATCH', body: chunk.bytes, headers: { 'content-range': '0-499' } })).status).toBe(202);
-      expect(await short.server.berth.storage.list(`uploads/${id}`)).toHaveLength(1);
+      // larger than INLINE_CHUNK_MAX, so the chunk is a storage segment
+      const chunk = randomLayer(300 * 1024);
+      expect((await c.fetch(loc, { method: 'PATCH', body: chunk.bytes, headers: { 'content-range': `0-${300 * 1024 - 1}` } })).status).toBe(202);
+      expect((await short.server.berth.storage.list('uploads')).filter((p) => p.startsWith(`uploads/${id}.`))).toHaveLength(1);
       // the session expires one idle second after its last chunk
       const gone = await eventually(
         () => c.fetch(loc),
@@ -450,7 +451,7 @@ describe('upload sessions that expire', () => {
       expect((await errorsOf(gone))[0]!.code).toBe('BLOB_UPLOAD_UNKNOWN');
       expect((await c.fetch(`${loc}?digest=${chunk.digest}`, { method: 'PUT' })).status).toBe(404);
       expect(await short.server.berth.uploads.sweep()).toBeGreaterThanOrEqual(1);
-      expect(await short.server.berth.storage.list(`uploads/${id}`)).toEqual([]);
+      expect((await short.server.berth.storage.list('uploads')).filter((p) => p.startsWith(`uploads/${id}.`))).toEqual([]);
       expect(await short.server.berth.metadata.uploads.get(id)).toBeUndefined();
       expect((await c.fetch(`/v2/library/ttl/blobs/${chunk.digest}`, { method: 'HEAD' })).status).toBe(404);
     } finally {

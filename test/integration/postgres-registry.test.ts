@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSchema, queryPostgres, type TestSchema } from '../helpers/postgres.js';
 import { RegistryClient, sha256 } from '../helpers/registry-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { MIGRATION_NAMES } from '../../src/db/migrator.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -152,7 +153,7 @@ describe('two Berth instances starting at the same moment on one PostgreSQL sche
     expect(started.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok']);
 
     const ran = await queryPostgres<{ name: string }>(`select name from "${shared.schema}".berth_migration`);
-    expect(ran.map((r) => r.name)).toEqual(['001-initial']);
+    expect(ran.map((r) => r.name)).toEqual(MIGRATION_NAMES);
     expect(await queryPostgres(`select username from "${shared.schema}".users`)).toEqual([{ username: 'admin' }]);
 
     const [one, two] = servers.map((x) => new RegistryClient(x.url, x.adminBasic)) as [RegistryClient, RegistryClient];

@@ -616,6 +616,27 @@ export function describeMetadata(name: string, open: () => Promise<OpenedMetadat
         expect(await md().uploads.append(randomUUID(), 0, seg('p', 1), T0, T0)).toBe(false);
       });
 
+      it('keeps inline chunks with their session, in order, and deletes them with it', async () => {
+        const { repo } = await newRepository(md());
+        const id = randomUUID();
+        await md().uploads.create({ id, repositoryId: repo.id, now: T0, expiresAt: T0 + 1000 });
+        const a = Buffer.from('first chunk');
+        const b = Buffer.from([0, 255, 1, 254]);
+        expect(await md().transaction((tx) => tx.uploads.appendInline(id, 0, a, T0 + 1, T0 + 2000))).toBe(true);
+        expect(await md().transaction((tx) => tx.uploads.appendInline(id, 0, b, T0 + 1, T0 + 2000))).toBe(false);
+        expect(await md().transaction((tx) => tx.uploads.appendInline(id, a.length, b, T0 + 2, T0 + 2000))).toBe(true);
+        expect((await md().uploads.get(id))?.segments).toEqual([
+          { path: '', size: a.length, inline: true },
+          { path: '', size: b.length, inline: true },
+        ]);
+        const data = await md().uploads.inlineData(id);
+        expect([...data.keys()]).toEqual([0, 1]);
+        expect(data.get(0)).toEqual(a);
+        expect(data.get(1)).toEqual(b);
+        expect(await md().uploads.delete(id)).toBe(true);
+        expect((await md().uploads.inlineData(id)).size).toBe(0);
+      });
+
       it('lets exactly one of two racing appends with the same expected size win', async () => {
         const { repo } = await newRepository(md());
         for (let round = 0; round < 5; round++) {

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { UploadSegment, UploadSession } from '../../domain/records.js';
 import type { UploadRepo } from '../../ports/metadata.js';
+import type { PreparedQueries } from '../prepared.js';
 import type { DB, UploadsTable } from '../schema.js';
 
 const toSession = (r: Selectable<UploadsTable>): UploadSession => ({
@@ -14,7 +15,10 @@ const toSession = (r: Selectable<UploadsTable>): UploadSession => ({
 });
 
 export class KyselyUploadRepo implements UploadRepo {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly prepared: PreparedQueries,
+  ) {}
 
   async create(u: { id: string; repositoryId: number; now: number; expiresAt: number }): Promise<UploadSession> {
     const row = await this.db
@@ -26,7 +30,7 @@ export class KyselyUploadRepo implements UploadRepo {
   }
 
   async get(id: string): Promise<UploadSession | undefined> {
-    const r = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.prepared.first(this.db, 'uploads.get', (db) => db.selectFrom('uploads').selectAll().where('id', '=', ''), [id]);
     return r && toSession(r);
   }
 
@@ -51,7 +55,26 @@ export class KyselyUploadRepo implements UploadRepo {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  async appendInline(id: string, expectedSize: number, data: Uint8Array, now: number, expiresAt: number): Promise<boolean> {
+    const current = await this.get(id);
+    if (!current) return false;
+    const seq = current.segments.length;
+    if (!(await this.append(id, expectedSize, { path: '', size: data.byteLength, inline: true }, now, expiresAt))) return false;
+    await this.db
+      .insertInto('upload_chunks')
+      .values({ upload_id: id, seq, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) })
+      .execute();
+    return true;
+  }
+
+  async inlineData(id: string): Promise<Map<number, Buffer>> {
+    const rows = await this.db.selectFrom('upload_chunks').select(['seq', 'data']).where('upload_id', '=', id).orderBy('seq').execute();
+    return new Map(rows.map((r) => [r.seq, r.data]));
+  }
+
   async delete(id: string): Promise<boolean> {
+    // explicit rather than relying on ON DELETE CASCADE being enabled on the connection
+    await this.db.deleteFrom('upload_chunks').where('upload_id', '=', id).execute();
     const r = await this.db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }

@@ -28,6 +28,9 @@ export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
   private readonly root: string;
   private readonly fsync: boolean;
+  /** directories known to exist: spares a mkdir per write on the hot paths */
+  private readonly dirs = new Set<string>();
+  private readonly dirHandles = new Map<string, Promise<FileHandle>>();
 
   constructor(opts: FilesystemOptions) {
     this.root = resolve(opts.root);
@@ -39,6 +42,60 @@ export class FilesystemDriver implements StorageDriver {
     // paths are made by Berth, but a driver still never leaves its root
     if (p !== this.root && !p.startsWith(this.root + sep)) throw new Error(`path escapes the storage root: ${path}`);
     return p;
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.dirs.has(dir)) return;
+    // the folder may be new (made again after a delete): a handle kept for the old one is stale
+    this.dropDirHandle(dir);
+    await mkdir(dir, { recursive: true });
+    if (this.dirs.size >= 10_000) this.dirs.clear();
+    this.dirs.add(dir);
+  }
+
+  /**
+   * fsync of a directory through a handle kept open: blob folders are a fixed set (256 per
+   * algorithm), so the open and close of each sync are spared.
+   */
+  private async syncDir(dir: string): Promise<void> {
+    let h = this.dirHandles.get(dir);
+    if (!h) {
+      if (this.dirHandles.size >= 1024) this.closeDirHandles();
+      h = open(dir, 'r');
+      this.dirHandles.set(dir, h);
+      h.catch(() => this.dirHandles.delete(dir));
+    }
+    await (await h).sync();
+  }
+
+  private dropDirHandle(dir: string): void {
+    const h = this.dirHandles.get(dir);
+    this.dirHandles.delete(dir);
+    h?.then((fh) => fh.close()).catch(() => undefined);
+  }
+
+  private closeDirHandles(): void {
+    for (const h of this.dirHandles.values()) h.then((fh) => fh.close()).catch(() => undefined);
+    this.dirHandles.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closeDirHandles();
+  }
+
+  /** rename into `dest`'s directory; a directory removed since it was cached is made again */
+  private async renameInto(src: string, dest: string): Promise<void> {
+    const dir = dirname(dest);
+    await this.ensureDir(dir);
+    try {
+      await rename(src, dest);
+    } catch (e) {
+      if (!isNotFound(e) || !this.dirs.has(dir)) throw e;
+      this.dirs.delete(dir);
+
+      await this.ensureDir(dir);
+      await rename(src, dest);
+    }
   }
 
   async stat(path: string): Promise<FileInfo | undefined> {
@@ -72,9 +129,9 @@ export class FilesystemDriver implements StorageDriver {
   async writer(path: string, opts: WriterOptions = {}): Promise<FileWriter> {
     const dest = this.full(path);
     const tmpDir = this.full(TMP);
-    await mkdir(tmpDir, { recursive: true });
+    await this.ensureDir(tmpDir);
     const tmp = join(tmpDir, randomUUID());
-    const fh = await open(tmp, 'wx');
+    const fh = await this.openTemp(tmp);
     let size = 0;
     let closed = false;
     const close = async () => {
@@ -94,6 +151,8 @@ export class FilesystemDriver implements StorageDriver {
       },
     });
     const fsync = this.fsync && !opts.temporary;
+    const renameInto = (a: string, b: string) => this.renameInto(a, b);
+    const syncDirOf = (d: string) => this.syncDir(d);
     if (opts.signal) {
       opts.signal.addEventListener('abort', () => stream.destroy(opts.signal?.reason as Error), { once: true });
     }
@@ -106,9 +165,8 @@ export class FilesystemDriver implements StorageDriver {
         if (!stream.writableFinished) throw new Error('commit before the stream finished');
         if (fsync) await fh.sync();
         await close();
-        await mkdir(dirname(dest), { recursive: true });
-        await rename(tmp, dest);
-        if (fsync) await syncDir(dirname(dest));
+        await renameInto(tmp, dest);
+        if (fsync) await syncDirOf(dirname(dest));
       },
       async cancel() {
         stream.destroy();
@@ -127,18 +185,41 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  async putContent(path: string, content: Uint8Array): Promise<void> {
-    const w = await this.writer(path);
+  /** Small files (manifests): one write, without the stream machinery of `writer`. */
+  async putContent(path: string, content: Uint8Array, _signal?: AbortSignal, opts: { durable?: boolean } = {}): Promise<void> {
+    const fsync = this.fsync && opts.durable !== false;
+    const dest = this.full(path);
+    const tmpDir = this.full(TMP);
+    await this.ensureDir(tmpDir);
+    const tmp = join(tmpDir, randomUUID());
+    const fh = await this.openTemp(tmp);
     try {
-      w.stream.end(Buffer.from(content.buffer, content.byteOffset, content.byteLength));
-      await new Promise<void>((res, rej) => {
-        w.stream.once('finish', res);
-        w.stream.once('error', rej);
-      });
-      await w.commit();
+      await fh.writeFile(content);
+      if (fsync) await fh.sync();
     } catch (e) {
-      await w.cancel();
+      await fh.close().catch(() => undefined);
+      await rm(tmp, { force: true });
       throw e;
+    }
+    await fh.close();
+    try {
+      await this.renameInto(tmp, dest);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    if (fsync) await this.syncDir(dirname(dest));
+  }
+
+  /** a new file; its folder is made again if something removed it meanwhile */
+  private async openTemp(tmp: string): Promise<FileHandle> {
+    try {
+      return await open(tmp, 'wx');
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      this.dirs.delete(dirname(tmp));
+      await this.ensureDir(dirname(tmp));
+      return open(tmp, 'wx');
     }
   }
 
@@ -159,13 +240,12 @@ export class FilesystemDriver implements StorageDriver {
     try {
       // the source may have been written `temporary`: make its bytes durable before its name
       if (this.fsync) await syncFile(src);
-      await mkdir(dirname(dest), { recursive: true });
-      await rename(src, dest);
+      await this.renameInto(src, dest);
     } catch (e) {
       if (isNotFound(e)) throw new PathNotFoundError(from);
       throw e;
     }
-    if (this.fsync) await syncDir(dirname(dest));
+    if (this.fsync) await this.syncDir(dirname(dest));
   }
 
   async concat(sources: readonly string[], to: string, signal?: AbortSignal): Promise<void> {
@@ -208,15 +288,6 @@ export class FilesystemDriver implements StorageDriver {
 
 async function syncFile(file: string): Promise<void> {
   const fh = await open(file, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
   try {
     await fh.sync();
   } finally {
