@@ -376,7 +376,7 @@ export class BlobUploadService {
 
   private async finalize(repo: Repository, session: UploadSession, digest: Digest): Promise<BlobRecord> {
     const { storage, metadata } = this.deps;
-    const actual = await this.computeDigest(session, digest);
+    const { value: actual, inPlace } = await this.computeDigest(session, digest);
     if (actual !== digest.value) {
       await this.discard(session);
       throw digestInvalid(`content has digest ${actual}`, { expected: digest.value, actual });
@@ -392,7 +392,7 @@ export class BlobUploadService {
     }
     const sources = session.segments.filter((s) => !s.inline).map((s) => s.path);
     try {
-      if (await metadata.blobs.get(digest.value)) {
+      if (inPlace || (await metadata.blobs.get(digest.value))) {
         // content addressed: a recorded blob's bytes are in place already
         await Promise.all(sources.map((p) => storage.delete(p)));
       } else if (sources.length === 0) {
@@ -407,12 +407,13 @@ export class BlobUploadService {
     return this.record(repo, digest, session.size, session);
   }
 
-  private async computeDigest(session: UploadSession, want: Digest): Promise<string> {
+  /** The session's digest; `inPlace` when its bytes already sit at the content address (recoverMoved). */
+  private async computeDigest(session: UploadSession, want: Digest): Promise<{ value: string; inPlace: boolean }> {
     const cached = this.hashes.get(session.id);
     if (cached && cached.algorithm === want.algorithm && cached.size === session.size) {
-      return `${want.algorithm}:${cached.hash.copy().digest('hex')}`;
+      return { value: `${want.algorithm}:${cached.hash.copy().digest('hex')}`, inPlace: false };
     }
-    if (session.size === 0) return `${want.algorithm}:${newHash(want.algorithm).digest('hex')}`;
+    if (session.size === 0) return { value: `${want.algorithm}:${newHash(want.algorithm).digest('hex')}`, inPlace: false };
     // another instance wrote the chunks, the process restarted, or the algorithm differs:
     // read the segments back
     const h = newHash(want.algorithm);
@@ -420,9 +421,9 @@ export class BlobUploadService {
       for await (const chunk of this.segmentBytes(session)) h.update(chunk);
     } catch (e) {
       if (!(e instanceof PathNotFoundError)) throw e;
-      return this.recoverMoved(session, want);
+      return { value: await this.recoverMoved(session, want), inPlace: true };
     }
-    return `${want.algorithm}:${h.digest('hex')}`;
+    return { value: `${want.algorithm}:${h.digest('hex')}`, inPlace: false };
   }
 
   /**
