@@ -19,7 +19,7 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries): MetadataRepos {
     repositories: new KyselyRepositoryRepo(db, prepared),
     blobs: new KyselyBlobRepo(db, prepared),
     manifests: new KyselyManifestRepo(db, prepared),
-    tags: new KyselyTagRepo(db),
+    tags: new KyselyTagRepo(db, prepared),
     uploads: new KyselyUploadRepo(db, prepared),
   };
 }

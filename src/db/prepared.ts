@@ -1,28 +1,47 @@
-import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
 import type { DB } from './schema.js';
 
+/** Names a parameter of a prepared query; the sentinel it returns stands for the value. */
+export type Param = (name: string) => never;
+
+const SENTINEL = '\u0000berth-param:';
+const param: Param = (name) => `${SENTINEL}${name}` as never;
+
+interface Prepared {
+  query: CompiledQuery;
+  names: string[];
+}
+
 /**
- * Hot-path lookups (manifest HEAD/GET, repository by name, blob in repository, user by name)
- * compiled once: building and compiling a Kysely query costs more than the indexed lookup
- * itself. `build` is called once with the root database and placeholder values; every call
- * then runs the same SQL, on the given database or transaction, with its own parameters in the
- * order the builder bound them.
+ * Hot-path queries compiled once: building and compiling a Kysely query costs more than the
+ * indexed lookup or single-row write itself. `build` is called once, with the root database and
+ * `p(name)` in place of every value; each call then runs the same SQL, on the given database or
+ * transaction, with the values bound by name, so their order in the SQL does not matter.
  */
 export class PreparedQueries {
-  private readonly compiled = new Map<string, CompiledQuery>();
+  private readonly compiled = new Map<string, Prepared>();
 
   constructor(private readonly root: Kysely<DB>) {}
 
-  async first<R>(db: Kysely<DB>, key: string, build: (db: Kysely<DB>) => Compilable<R>, params: readonly unknown[]): Promise<R | undefined> {
-    let q = this.compiled.get(key);
-    if (!q) {
-      q = build(this.root).compile();
-      if (q.parameters.length !== params.length) {
-        throw new Error(`prepared query ${key} binds ${q.parameters.length} parameters, the call gives ${params.length}`);
-      }
-      this.compiled.set(key, q);
+  async first<R>(db: Kysely<DB>, key: string, build: (db: Kysely<DB>, p: Param) => Compilable<R>, values: Record<string, unknown>): Promise<R | undefined> {
+    return (await this.execute(db, key, build, values)).rows[0];
+  }
+
+  async execute<R>(db: Kysely<DB>, key: string, build: (db: Kysely<DB>, p: Param) => Compilable<R>, values: Record<string, unknown>): Promise<QueryResult<R>> {
+    let prepared = this.compiled.get(key);
+    if (!prepared) {
+      const query = build(this.root, param).compile();
+      const names = query.parameters.map((v) => {
+        if (typeof v !== 'string' || !v.startsWith(SENTINEL)) throw new Error(`prepared query ${key} has a literal value; name it with p()`);
+        return v.slice(SENTINEL.length);
+      });
+      prepared = { query, names };
+      this.compiled.set(key, prepared);
     }
-    const res = await db.executeQuery<R>({ ...q, parameters: params } as CompiledQuery<R>);
-    return res.rows[0];
+    const parameters = prepared.names.map((n) => {
+      if (!Object.hasOwn(values, n)) throw new Error(`prepared query ${key} needs a value for ${n}`);
+      return values[n];
+    });
+    return db.executeQuery<R>({ ...prepared.query, parameters } as CompiledQuery<R>);
   }
 }

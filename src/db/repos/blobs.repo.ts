@@ -11,15 +11,16 @@ export class KyselyBlobRepo implements BlobRepo {
   ) {}
 
   async put(digest: string, size: number, now: number): Promise<void> {
-    await this.db
-      .insertInto('blobs')
-      .values({ digest, size, created_at: now })
-      .onConflict((oc) => oc.column('digest').doNothing())
-      .execute();
+    await this.prepared.execute(
+      this.db,
+      'blobs.put',
+      (db, p) => db.insertInto('blobs').values({ digest: p('digest'), size: p('size'), created_at: p('now') }).onConflict((oc) => oc.column('digest').doNothing()),
+      { digest, size, now },
+    );
   }
 
   async get(digest: string): Promise<BlobRecord | undefined> {
-    const r = await this.db.selectFrom('blobs').selectAll().where('digest', '=', digest).executeTakeFirst();
+    const r = await this.prepared.first(this.db, 'blobs.get', (db, p) => db.selectFrom('blobs').selectAll().where('digest', '=', p('digest')), { digest });
     return r && { digest: r.digest, size: r.size, createdAt: r.created_at };
   }
 
@@ -27,24 +28,29 @@ export class KyselyBlobRepo implements BlobRepo {
     const r = await this.prepared.first(
       this.db,
       'blobs.getInRepository',
-      (db) =>
+      (db, p) =>
         db
           .selectFrom('repository_blobs as rb')
           .innerJoin('blobs as b', 'b.digest', 'rb.digest')
           .select(['b.digest', 'b.size', 'b.created_at'])
-          .where('rb.repository_id', '=', 0)
-          .where('rb.digest', '=', ''),
-      [repositoryId, digest],
+          .where('rb.repository_id', '=', p('repo'))
+          .where('rb.digest', '=', p('digest')),
+      { repo: repositoryId, digest },
     );
     return r && { digest: r.digest, size: r.size, createdAt: r.created_at };
   }
 
   async link(repositoryId: number, digest: string, now: number): Promise<void> {
-    await this.db
-      .insertInto('repository_blobs')
-      .values({ repository_id: repositoryId, digest, created_at: now })
-      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
-      .execute();
+    await this.prepared.execute(
+      this.db,
+      'blobs.link',
+      (db, p) =>
+        db
+          .insertInto('repository_blobs')
+          .values({ repository_id: p('repo'), digest: p('digest'), created_at: p('now') })
+          .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing()),
+      { repo: repositoryId, digest, now },
+    );
   }
 
   async unlink(repositoryId: number, digest: string): Promise<boolean> {

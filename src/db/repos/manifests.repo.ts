@@ -38,22 +38,37 @@ export class KyselyManifestRepo implements ManifestRepo {
   ) {}
 
   async put(m: NewManifest): Promise<ManifestRecord> {
-    const inserted = await this.db
-      .insertInto('manifests')
-      .values({
-        repository_id: m.repositoryId,
+    const inserted = await this.prepared.first(
+      this.db,
+      'manifests.insert',
+      (db, p) =>
+        db
+          .insertInto('manifests')
+          .values({
+            repository_id: p('repo'),
+            digest: p('digest'),
+            media_type: p('mediaType'),
+            artifact_type: p('artifactType'),
+            size: p('size'),
+            subject_digest: p('subject'),
+            annotations: p('annotations'),
+            content: p('content'),
+            created_at: p('now'),
+          })
+          .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+          .returning('id'),
+      {
+        repo: m.repositoryId,
         digest: m.digest,
-        media_type: m.mediaType,
-        artifact_type: m.artifactType,
+        mediaType: m.mediaType,
+        artifactType: m.artifactType,
         size: m.size,
-        subject_digest: m.subjectDigest,
+        subject: m.subjectDigest,
         annotations: m.annotations === null ? null : JSON.stringify(m.annotations),
         content: Buffer.from(m.content.buffer, m.content.byteOffset, m.content.byteLength),
-        created_at: m.now,
-      })
-      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
+        now: m.now,
+      },
+    );
     if (inserted) {
       const blobs = [...new Set(m.blobDigests)];
       const children = [...new Set(m.childDigests)];
@@ -76,8 +91,8 @@ export class KyselyManifestRepo implements ManifestRepo {
     const r = await this.prepared.first(
       this.db,
       'manifests.get',
-      (db) => db.selectFrom('manifests as m').select([...RECORD, 'm.content']).where('m.repository_id', '=', 0).where('m.digest', '=', ''),
-      [repositoryId, digest],
+      (db, p) => db.selectFrom('manifests as m').select([...RECORD, 'm.content']).where('m.repository_id', '=', p('repo')).where('m.digest', '=', p('digest')),
+      { repo: repositoryId, digest },
     );
     return r && { ...toRecord(r), content: r.content };
   }
@@ -86,8 +101,8 @@ export class KyselyManifestRepo implements ManifestRepo {
     const r = await this.prepared.first(
       this.db,
       'manifests.stat',
-      (db) => db.selectFrom('manifests as m').select(RECORD).where('m.repository_id', '=', 0).where('m.digest', '=', ''),
-      [repositoryId, digest],
+      (db, p) => db.selectFrom('manifests as m').select(RECORD).where('m.repository_id', '=', p('repo')).where('m.digest', '=', p('digest')),
+      { repo: repositoryId, digest },
     );
     return r && toRecord(r);
   }
@@ -96,14 +111,14 @@ export class KyselyManifestRepo implements ManifestRepo {
     const r = await this.prepared.first(
       this.db,
       'manifests.getByTag',
-      (db) =>
+      (db, p) =>
         db
           .selectFrom('tags as t')
           .innerJoin('manifests as m', 'm.id', 't.manifest_id')
           .select([...RECORD, 'm.content'])
-          .where('t.repository_id', '=', 0)
-          .where('t.name', '=', ''),
-      [repositoryId, tag],
+          .where('t.repository_id', '=', p('repo'))
+          .where('t.name', '=', p('tag')),
+      { repo: repositoryId, tag },
     );
     return r && { ...toRecord(r), content: r.content };
   }
@@ -112,14 +127,14 @@ export class KyselyManifestRepo implements ManifestRepo {
     const r = await this.prepared.first(
       this.db,
       'manifests.statByTag',
-      (db) =>
+      (db, p) =>
         db
           .selectFrom('tags as t')
           .innerJoin('manifests as m', 'm.id', 't.manifest_id')
           .select(RECORD)
-          .where('t.repository_id', '=', 0)
-          .where('t.name', '=', ''),
-      [repositoryId, tag],
+          .where('t.repository_id', '=', p('repo'))
+          .where('t.name', '=', p('tag')),
+      { repo: repositoryId, tag },
     );
     return r && toRecord(r);
   }

@@ -19,7 +19,7 @@ export class KyselyRepositoryRepo implements RepositoryRepo {
   ) {}
 
   async getByName(name: string): Promise<Repository | undefined> {
-    const r = await this.prepared.first(this.db, 'repositories.getByName', (db) => db.selectFrom('repositories').selectAll().where('name', '=', ''), [name]);
+    const r = await this.prepared.first(this.db, 'repositories.getByName', (db, p) => db.selectFrom('repositories').selectAll().where('name', '=', p('name')), { name });
     return r && toRepository(r);
   }
 
@@ -45,6 +45,6 @@ export class KyselyRepositoryRepo implements RepositoryRepo {
   }
 
   async touch(id: number, now: number): Promise<void> {
-    await this.db.updateTable('repositories').set({ updated_at: now }).where('id', '=', id).execute();
+    await this.prepared.execute(this.db, 'repositories.touch', (db, p) => db.updateTable('repositories').set({ updated_at: p('now') }).where('id', '=', p('id')), { id, now });
   }
 }

@@ -1,16 +1,25 @@
 import type { Kysely } from 'kysely';
 import type { TagRepo } from '../../ports/metadata.js';
+import type { PreparedQueries } from '../prepared.js';
 import type { DB } from '../schema.js';
 
 export class KyselyTagRepo implements TagRepo {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly prepared: PreparedQueries,
+  ) {}
 
   async put(repositoryId: number, tag: string, manifestId: number, now: number): Promise<void> {
-    await this.db
-      .insertInto('tags')
-      .values({ repository_id: repositoryId, name: tag, manifest_id: manifestId, created_at: now, updated_at: now })
-      .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ manifest_id: manifestId, updated_at: now }))
-      .execute();
+    await this.prepared.execute(
+      this.db,
+      'tags.put',
+      (db, p) =>
+        db
+          .insertInto('tags')
+          .values({ repository_id: p('repo'), name: p('tag'), manifest_id: p('manifest'), created_at: p('now'), updated_at: p('now') })
+          .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ manifest_id: p('manifest'), updated_at: p('now') })),
+      { repo: repositoryId, tag, manifest: manifestId, now },
+    );
   }
 
   async delete(repositoryId: number, tag: string): Promise<boolean> {

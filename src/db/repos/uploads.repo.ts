@@ -30,7 +30,7 @@ export class KyselyUploadRepo implements UploadRepo {
   }
 
   async get(id: string): Promise<UploadSession | undefined> {
-    const r = await this.prepared.first(this.db, 'uploads.get', (db) => db.selectFrom('uploads').selectAll().where('id', '=', ''), [id]);
+    const r = await this.prepared.first(this.db, 'uploads.get', (db, p) => db.selectFrom('uploads').selectAll().where('id', '=', p('id')), { id });
     return r && toSession(r);
   }
 

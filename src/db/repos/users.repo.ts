@@ -57,8 +57,8 @@ export class KyselyUserRepo implements UserRepo {
     const r = await this.prepared.first(
       this.db,
       'users.getWithPasswordHash',
-      (db) => db.selectFrom('users').select([...COLUMNS, 'password_hash']).where('username', '=', ''),
-      [username],
+      (db, p) => db.selectFrom('users').select([...COLUMNS, 'password_hash']).where('username', '=', p('username')),
+      { username },
     );
     return r && { user: toUser(r), passwordHash: r.password_hash };
   }

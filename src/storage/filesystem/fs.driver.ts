@@ -123,7 +123,7 @@ export class FilesystemDriver implements StorageDriver {
       await fh.close();
       return Readable.from([]);
     }
-    return fh.createReadStream({ start, ...(end !== undefined ? { end } : {}), highWaterMark: 256 * 1024, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return fh.createReadStream({ start, ...(end !== undefined ? { end } : {}), highWaterMark: 1024 * 1024, ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
   async writer(path: string, opts: WriterOptions = {}): Promise<FileWriter> {
