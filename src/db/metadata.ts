@@ -3,6 +3,10 @@ import type { Metadata, MetadataRepos } from '../ports/metadata.js';
 import { type DatabaseOptions, type Dialect, openKysely } from './dialect.js';
 import { migrate } from './migrator.js';
 import { KyselyBlobRepo } from './repos/blobs.repo.js';
+import { KyselyConfigRepo } from './repos/config.repo.js';
+import { KyselyGroupRepo } from './repos/groups.repo.js';
+import { KyselyMemberRepo } from './repos/members.repo.js';
+import { KyselyRobotRepo } from './repos/robots.repo.js';
 import { KyselyManifestRepo } from './repos/manifests.repo.js';
 import { KyselyProjectRepo } from './repos/projects.repo.js';
 import { KyselyRepositoryRepo } from './repos/repositories.repo.js';
@@ -14,6 +18,10 @@ import type { DB } from './schema.js';
 
 function reposOn(db: Kysely<DB>, prepared: PreparedQueries): MetadataRepos {
   return {
+    members: new KyselyMemberRepo(db),
+    groups: new KyselyGroupRepo(db),
+    robots: new KyselyRobotRepo(db),
+    config: new KyselyConfigRepo(db),
     projects: new KyselyProjectRepo(db),
     users: new KyselyUserRepo(db, prepared),
     repositories: new KyselyRepositoryRepo(db, prepared),

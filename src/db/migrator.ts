@@ -3,6 +3,7 @@ import type { Dialect } from './dialect.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from './migration-tables.js';
 import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-upload-chunks.js';
+import * as m003 from './migrations/003-identity.js';
 
 type Up = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
 
@@ -10,6 +11,7 @@ type Up = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
 const MIGRATIONS: Record<string, { up: Up }> = {
   '001-initial': m001,
   '002-upload-chunks': m002,
+  '003-identity': m003,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

@@ -13,6 +13,16 @@ export interface DB {
   tags: TagsTable;
   uploads: UploadsTable;
   upload_chunks: UploadChunksTable;
+  user_groups: UserGroupsTable;
+  user_group_links: UserGroupLinksTable;
+  project_members: ProjectMembersTable;
+  project_metadata: ProjectMetadataTable;
+  robots: RobotsTable;
+  sessions: SessionsTable;
+  configurations: ConfigurationsTable;
+  labels: LabelsTable;
+  artifact_labels: ArtifactLabelsTable;
+  audit_logs: AuditLogsTable;
 }
 
 // Booleans are 0/1 integers and times are epoch milliseconds on both dialects, so that one
@@ -27,6 +37,10 @@ export interface UsersTable {
   sysadmin: number;
   created_at: number;
   updated_at: number;
+  auth_source: Generated<string>;
+  external_id: string | null;
+  cli_secret_hash: string | null;
+  password_version: Generated<number>;
 }
 
 export interface ProjectsTable {
@@ -44,6 +58,8 @@ export interface RepositoriesTable {
   name: string;
   created_at: number;
   updated_at: number;
+  description: Generated<string>;
+  pull_count: Generated<number>;
 }
 
 export interface BlobsTable {
@@ -103,4 +119,96 @@ export interface UploadsTable {
   created_at: number;
   updated_at: number;
   expires_at: number;
+}
+
+export interface UserGroupsTable {
+  id: Generated<number>;
+  group_name: string;
+  group_type: number;
+  ldap_group_dn: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UserGroupLinksTable {
+  user_id: number;
+  group_id: number;
+}
+
+export interface ProjectMembersTable {
+  id: Generated<number>;
+  project_id: number;
+  entity_type: string;
+  entity_id: number;
+  role: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProjectMetadataTable {
+  project_id: number;
+  name: string;
+  value: string;
+}
+
+export interface RobotsTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  secret_hash: string;
+  level: string;
+  project_id: number | null;
+  duration_days: number;
+  expires_at: number;
+  disabled: number;
+  creator: string;
+  permissions: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: number;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ConfigurationsTable {
+  key: string;
+  value: string;
+  updated_at: number;
+}
+
+export interface LabelsTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  color: string;
+  scope: string;
+  project_id: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ArtifactLabelsTable {
+  manifest_id: number;
+  label_id: number;
+  created_at: number;
+}
+
+export interface AuditLogsTable {
+  id: Generated<number>;
+  op_time: number;
+  username: string;
+  operation: string;
+  resource_type: string;
+  resource: string;
+  project_id: number;
+  source_ip: string;
+  result: string;
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
 }

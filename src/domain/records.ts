@@ -18,6 +18,10 @@ export interface User {
   sysadmin: boolean;
   createdAt: number;
   updatedAt: number;
+  /** db (local password), ldap or oidc */
+  authSource: 'db' | 'ldap' | 'oidc';
+  /** the LDAP DN or OIDC subject of an external user */
+  externalId: string | null;
 }
 
 export interface Repository {

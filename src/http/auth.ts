@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { denied, forbidden, unauthorized } from '../domain/errors.js';
-import { type Action, ANONYMOUS, type Principal, type Resource } from '../domain/permission.js';
+import { type Action, ANONYMOUS, type Principal, type Resource, TOKEN_ACTION } from '../domain/permission.js';
 import type { AccessService } from '../services/access.service.js';
 
 declare module 'fastify' {
@@ -52,10 +52,11 @@ export function challenge(req: FastifyRequest, opts: AuthOptions, scope?: string
 
 /** Docker's convention for the scope a 401 asks for: a push also needs pull. */
 export function scopeFor(resource: Resource, action: Action): string | undefined {
-  if (resource.type === 'catalog') return 'registry:catalog:*';
-  if (resource.type !== 'repository') return undefined;
-  const actions = action === 'push' ? 'pull,push' : action;
-  return `repository:${resource.name}:${actions}`;
+  if (resource.scope === 'system') return resource.resource === 'catalog' ? 'registry:catalog:*' : undefined;
+  if (resource.repository === undefined) return undefined;
+  const tokenAction = Object.entries(TOKEN_ACTION).find(([, v]) => v.resource === resource.resource && v.action === action)?.[0];
+  if (!tokenAction) return undefined;
+  return `repository:${resource.repository}:${tokenAction === 'push' ? 'pull,push' : tokenAction}`;
 }
 
 /**

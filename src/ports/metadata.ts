@@ -9,6 +9,7 @@ import type {
   User,
 } from '../domain/records.js';
 import type { Descriptor } from '../domain/manifest.js';
+import type { ConfigRepo, GroupRepo, MemberRepo, RobotRepo } from './identity-repos.js';
 
 /**
  * The metadata port: one interface per table group, and a unit of work that runs a function
@@ -24,6 +25,10 @@ export interface Metadata extends MetadataRepos {
 }
 
 export interface MetadataRepos {
+  members: MemberRepo;
+  groups: GroupRepo;
+  robots: RobotRepo;
+  config: ConfigRepo;
   projects: ProjectRepo;
   users: UserRepo;
   repositories: RepositoryRepo;
@@ -71,6 +76,8 @@ export interface UserRepo {
     now: number;
   }): Promise<User>;
   getByUsername(username: string): Promise<User | undefined>;
+  /** the CLI secret hash of an OIDC user */
+  cliSecretHash(userId: number): Promise<string | null>;
   /** the user and its password hash in one lookup (Basic authentication) */
   getWithPasswordHash(username: string): Promise<{ user: User; passwordHash: string } | undefined>;
   getById(id: number): Promise<User | undefined>;

@@ -2,14 +2,19 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   type Action,
   ANONYMOUS,
-  isAllowed,
+  decide,
+  type Facts,
   type Principal,
-  type ProjectFacts,
   parseScope,
   type Resource,
+  repositoryResource,
+  type Role,
+  systemResource,
+  TOKEN_ACTION,
   type TokenAccess,
   tokenCovers,
 } from '../domain/permission.js';
+import type { User } from '../domain/records.js';
 import type { Clock } from '../ports/clock.js';
 import type { Metadata } from '../ports/metadata.js';
 import type { PasswordHasher } from '../ports/password-hasher.js';
@@ -29,25 +34,37 @@ export interface IssuedToken {
   issuedAt: string;
 }
 
-const TOKEN_ACTIONS: Record<string, readonly Action[]> = {
-  repository: ['pull', 'push', 'delete'],
-  registry: ['list'],
-};
+/**
+ * Checks a username and password against a directory (LDAP) or another identity provider; on
+ * success returns the (possibly just onboarded) user and its external groups.
+ */
+export interface ExternalAuthenticator {
+  readonly name: string;
+  authenticate(username: string, password: string): Promise<{ user: User; groupIds: number[] } | undefined>;
+}
+
+type UserPrincipal = Principal & { kind: 'user' };
+
+const ROBOT_PREFIX = 'robot$';
 
 /**
- * Authentication (passwords, bearer tokens) and the one authorisation decision that every /v2
- * and /api route goes through. Verified credentials and tokens are cached so that the hot path
- * (manifest HEAD with a token) does no hashing and no database work.
+ * Authentication (passwords, robot secrets, CLI secrets, bearer tokens) and the one
+ * authorisation decision that every /v2 and /api route goes through. Verified credentials,
+ * tokens and role lookups are cached so that the hot path (manifest HEAD with a token) does no
+ * hashing and no database work.
  */
 export class AccessService {
-  private readonly passwordCache: TtlCache<string, { principal: Principal & { kind: 'user' }; hash: string }>;
+  private readonly passwordCache: TtlCache<string, { principal: Principal; check: string }>;
   private readonly tokenCache: TtlCache<string, Principal>;
-  private readonly projectCache: TtlCache<string, ProjectFacts>;
+  private readonly projectCache: TtlCache<string, { id: number; exists: boolean; public: boolean }>;
+  private readonly roleCache: TtlCache<string, Role[]>;
+  private projectCreation: { value: Facts['projectCreation']; at: number } | undefined;
   private dummyHash: Promise<string> | undefined;
+  private external: ExternalAuthenticator | undefined;
 
   constructor(
     private readonly deps: {
-      metadata: Pick<Metadata, 'projects' | 'users'>;
+      metadata: Pick<Metadata, 'projects' | 'users' | 'members' | 'groups' | 'robots' | 'config'>;
       hasher: PasswordHasher;
       signer: TokenSigner;
       clock: Clock;
@@ -58,34 +75,89 @@ export class AccessService {
     this.passwordCache = new TtlCache(10_000, now);
     this.tokenCache = new TtlCache(50_000, now);
     this.projectCache = new TtlCache(10_000, now);
+    this.roleCache = new TtlCache(50_000, now);
   }
 
-  async authenticatePassword(username: string, password: string): Promise<(Principal & { kind: 'user' }) | undefined> {
+  /** The directory that non-local users authenticate against (set by the auth mode). */
+  useExternalAuthenticator(a: ExternalAuthenticator | undefined): void {
+    this.external = a;
+    this.passwordCache.clear();
+  }
+
+  /**
+   * Basic credentials: a robot account (`robot$…` and its secret), a local user's password, an
+   * OIDC user's CLI secret, or a directory user's password through the external authenticator.
+   */
+  async authenticatePassword(username: string, password: string): Promise<Principal | undefined> {
     const key = createHash('sha256').update(username).update('\0').update(password).digest('base64');
+    const cached = this.passwordCache.get(key);
+    if (username.startsWith(ROBOT_PREFIX)) return this.authenticateRobot(username, password, key, cached?.check);
+
     const found = await this.deps.metadata.users.getWithPasswordHash(username);
     const user = found?.user;
-    const hash = found?.passwordHash;
-    // the cache spares the argon2 verification, not the lookup: a changed password or a
-    // removed user takes effect at once, on every instance
-    const cached = this.passwordCache.get(key);
-    if (cached && user && hash && cached.hash === hash && cached.principal.userId === user.id) {
+    // the stored secret to verify: the password hash, or the CLI secret of an OIDC user
+    const stored = user?.authSource === 'oidc' ? await this.deps.metadata.users.cliSecretHash(user.id) : found?.passwordHash;
+    // the cache spares the hash verification, not the lookup: a changed password or a removed
+    // user takes effect at once, on every instance
+    if (cached && user && stored && cached.check === stored && cached.principal.kind === 'user' && cached.principal.userId === user.id) {
       return { ...cached.principal, sysadmin: user.sysadmin };
     }
-    // verify against a dummy hash for unknown users, so timing does not tell who exists
-    const ok = await this.deps.hasher.verify(hash ?? (await this.dummy()), password);
-    if (!user || !hash || !ok) return undefined;
-    const principal = { kind: 'user' as const, userId: user.id, username: user.username, sysadmin: user.sysadmin };
-    this.passwordCache.set(key, { principal, hash }, 300_000);
+    if (user && (user.authSource === 'db' || user.authSource === 'oidc')) {
+      const ok = stored !== undefined && stored !== null && (await this.deps.hasher.verify(stored, password));
+      if (!ok) return undefined;
+      const principal = await this.userPrincipal(user);
+      this.passwordCache.set(key, { principal, check: stored! }, 300_000);
+      return principal;
+    }
+    if (this.external) {
+      // a directory user: the directory decides; the answer is kept briefly
+      if (cached) return cached.principal;
+      const r = await this.external.authenticate(username, password);
+      if (!r) return undefined;
+      const principal: UserPrincipal = { ...(await this.userPrincipal(r.user)), groupIds: r.groupIds };
+      this.passwordCache.set(key, { principal, check: '' }, 60_000);
+      return principal;
+    }
+    // no such user: verify against a dummy hash anyway, so timing does not tell who exists
+    await this.deps.hasher.verify(await this.dummy(), password);
+    return undefined;
+  }
+
+  private async authenticateRobot(name: string, secret: string, key: string, cachedCheck: string | undefined): Promise<Principal | undefined> {
+    const found = await this.deps.metadata.robots.getWithSecret(name);
+    if (!found) {
+      await this.deps.hasher.verify(await this.dummy(), secret);
+      return undefined;
+    }
+    const { robot, secretHash } = found;
+    if (robot.disabled || (robot.expiresAt !== -1 && robot.expiresAt <= this.deps.clock.now())) return undefined;
+    if (cachedCheck !== secretHash && !(await this.deps.hasher.verify(secretHash, secret))) return undefined;
+    const principal: Principal = { kind: 'robot', robotId: robot.id, name: robot.name, permissions: robot.permissions };
+    this.passwordCache.set(key, { principal, check: secretHash }, 300_000);
     return principal;
   }
 
-  /** Drops cached credentials of a user whose password or rights changed. */
+  private async userPrincipal(user: User): Promise<UserPrincipal> {
+    const groupIds = await this.deps.metadata.groups.groupIdsOf(user.id);
+    return { kind: 'user', userId: user.id, username: user.username, sysadmin: user.sysadmin, ...(groupIds.length ? { groupIds } : {}) };
+  }
+
+  /** Drops cached credentials and roles of a user whose password or rights changed. */
   forgetUser(userId: number): void {
-    this.passwordCache.deleteWhere((_, e) => e.principal.userId === userId);
+    this.passwordCache.deleteWhere((_, e) => e.principal.kind === 'user' && e.principal.userId === userId);
+    this.roleCache.clear();
   }
 
   forgetProject(name: string): void {
     this.projectCache.delete(name);
+    this.roleCache.clear();
+  }
+
+  /** After a member or robot change: decisions are taken again from the database. */
+  forgetDecisions(): void {
+    this.roleCache.clear();
+    this.passwordCache.deleteWhere((_, e) => e.principal.kind === 'robot');
+    this.projectCreation = undefined;
   }
 
   async authenticateBearer(token: string): Promise<Principal | undefined> {
@@ -95,23 +167,26 @@ export class AccessService {
     const claims = await this.deps.signer.verify(token, { audience: service, issuer });
     if (!claims) return undefined;
     const access = Array.isArray(claims['access']) ? (claims['access'] as TokenAccess[]).filter(isTokenAccess) : [];
+    const sub = typeof claims['sub'] === 'string' ? claims['sub'] : '';
     const uid = claims['uid'];
+    const rid = claims['rid'];
     const principal: Principal =
-      typeof uid === 'number' && typeof claims['sub'] === 'string' && claims['sub'] !== ''
-        ? { kind: 'user', userId: uid, username: claims['sub'], sysadmin: claims['adm'] === true, token: { access } }
-        : { kind: 'anonymous', token: { access } };
+      typeof uid === 'number' && sub !== ''
+        ? { kind: 'user', userId: uid, username: sub, sysadmin: claims['adm'] === true, token: { access } }
+        : typeof rid === 'number' && sub !== ''
+          ? { kind: 'robot', robotId: rid, name: sub, permissions: [], token: { access } }
+          : { kind: 'anonymous', token: { access } };
     const exp = typeof claims['exp'] === 'number' ? claims['exp'] * 1000 : 0;
     this.tokenCache.set(token, principal, Math.max(0, exp - this.deps.clock.now()));
     return principal;
   }
 
-  /** THE authorisation decision. */
+  /** THE authorisation decision. A bearer token's grants are the cached decision for repositories. */
   async authorize(p: Principal, action: Action, resource: Resource): Promise<boolean> {
-    if (p.token && (resource.type === 'repository' || resource.type === 'catalog')) {
+    if (p.token && (resource.scope === 'project' ? resource.repository !== undefined : resource.resource === 'catalog')) {
       return tokenCovers(p.token.access, resource, action);
     }
-    const project = await this.projectFacts(resource);
-    return isAllowed(p, resource, action, project);
+    return decide(p, resource, action, await this.facts(p, resource));
   }
 
   /**
@@ -123,49 +198,87 @@ export class AccessService {
    * repository").
    */
   async mayMountFrom(p: Principal, source: Resource): Promise<boolean> {
+    if (p.token && p.kind === 'robot') return tokenCovers(p.token.access, source, 'pull');
     return this.authorize(untokened(p), 'pull', source);
+  }
+
+  /** The roles the principal holds in a project (for Harbor's current_user_role_ids). */
+  async rolesIn(p: Principal, projectName: string): Promise<Role[]> {
+    const project = await this.projectFacts(projectName);
+    return project.exists ? this.roles(p, project.id) : [];
   }
 
   /** Docker token flow: the granted scope is the intersection of what was asked and what is allowed. */
   async issueToken(p: Principal, scopes: readonly string[]): Promise<IssuedToken> {
     const granted: TokenAccess[] = [];
+    const subject = untokened(p);
     for (const s of scopes.flatMap(splitScopes)) {
       const asked = parseScope(s);
       if (!asked) continue;
-      const resource = resourceOfScope(asked);
-      if (!resource) continue;
-      const candidates = asked.actions.includes('*') ? (TOKEN_ACTIONS[asked.type] ?? []) : asked.actions;
-      const allowed: string[] = [];
-      for (const a of candidates) {
-        const action = asAction(asked.type, a);
-        if (action && (await this.authorize(untokened(p), action, resource))) allowed.push(a);
+      let allowed: string[] = [];
+      if (asked.type === 'repository' && asked.name.includes('/')) {
+        const candidates = asked.actions.includes('*') ? Object.keys(TOKEN_ACTION) : asked.actions;
+        for (const a of candidates) {
+          const m = TOKEN_ACTION[a];
+          const target = repositoryResource(asked.name);
+          if (m && target.scope === 'project' && (await this.authorize(subject, m.action, { ...target, resource: m.resource }))) allowed.push(a);
+        }
+      } else if (asked.type === 'registry' && asked.name === 'catalog') {
+        if (await this.authorize(subject, 'list', systemResource('catalog'))) allowed = ['*'];
+      } else {
+        continue;
       }
-      if (asked.type === 'registry' && allowed.length) allowed.splice(0, allowed.length, '*');
       mergeAccess(granted, { type: asked.type, name: asked.name, actions: allowed });
     }
     const { service, issuer, tokenTtlSeconds } = this.deps.config;
-    const user = p.kind === 'user' ? p : undefined;
     const token = await this.deps.signer.sign(
       {
-        sub: user?.username ?? '',
+        sub: p.kind === 'user' ? p.username : p.kind === 'robot' ? p.name : '',
         jti: randomUUID(),
         access: granted,
-        ...(user ? { uid: user.userId, adm: user.sysadmin } : {}),
+        ...(p.kind === 'user' ? { uid: p.userId, adm: p.sysadmin } : {}),
+        ...(p.kind === 'robot' ? { rid: p.robotId } : {}),
       },
       { expiresInSeconds: tokenTtlSeconds, audience: service, issuer },
     );
     return { token, expiresIn: tokenTtlSeconds, issuedAt: new Date(this.deps.clock.now()).toISOString() };
   }
 
-  private async projectFacts(resource: Resource): Promise<ProjectFacts | undefined> {
-    const name = resource.type === 'repository' ? resource.project : resource.type === 'project' ? resource.name : undefined;
-    if (name === undefined) return undefined;
+  private async facts(p: Principal, resource: Resource): Promise<Facts> {
+    const projectCreation = await this.projectCreationRule();
+    if (resource.scope !== 'project') return { projectCreation };
+    const project = await this.projectFacts(resource.project);
+    const roles = project.exists ? await this.roles(p, project.id) : [];
+    return { projectCreation, project: { exists: project.exists, public: project.public, roles } };
+  }
+
+  private async roles(p: Principal, projectId: number): Promise<Role[]> {
+    if (p.kind !== 'user') return [];
+    const key = `${projectId}:${p.userId}:${(p.groupIds ?? []).join(',')}`;
+    const cached = this.roleCache.get(key);
+    if (cached) return cached;
+    const groupIds = p.groupIds ?? (p.token ? await this.deps.metadata.groups.groupIdsOf(p.userId) : []);
+    const roles = await this.deps.metadata.members.rolesOf(projectId, p.userId, groupIds);
+    this.roleCache.set(key, roles, 2_000);
+    return roles;
+  }
+
+  private async projectFacts(name: string): Promise<{ id: number; exists: boolean; public: boolean }> {
     const cached = this.projectCache.get(name);
     if (cached) return cached;
     const project = await this.deps.metadata.projects.getByName(name);
-    const facts: ProjectFacts = { exists: !!project, public: project?.public ?? false };
+    const facts = { id: project?.id ?? 0, exists: !!project, public: project?.public ?? false };
     this.projectCache.set(name, facts, 2_000);
     return facts;
+  }
+
+  private async projectCreationRule(): Promise<Facts['projectCreation']> {
+    const now = this.deps.clock.now();
+    if (this.projectCreation && now - this.projectCreation.at < 5_000) return this.projectCreation.value;
+    const v = await this.deps.metadata.config.get('project_creation_restriction');
+    const value = v === 'adminonly' ? 'adminonly' : 'everyone';
+    this.projectCreation = { value, at: now };
+    return value;
   }
 
   private dummy(): Promise<string> {
@@ -185,21 +298,6 @@ function untokened(p: Principal): Principal {
 /** Some clients send several scopes space-separated in one parameter. */
 function splitScopes(s: string): string[] {
   return s.split(' ').filter(Boolean);
-}
-
-function resourceOfScope(a: TokenAccess): Resource | undefined {
-  if (a.type === 'repository') {
-    const slash = a.name.indexOf('/');
-    if (slash <= 0) return undefined;
-    return { type: 'repository', name: a.name, project: a.name.slice(0, slash) };
-  }
-  if (a.type === 'registry' && a.name === 'catalog') return { type: 'catalog' };
-  return undefined;
-}
-
-function asAction(type: string, a: string): Action | undefined {
-  if (type === 'registry') return a === '*' || a === 'list' ? 'list' : undefined;
-  return (TOKEN_ACTIONS[type] ?? []).find((x) => x === a);
 }
 
 function mergeAccess(list: TokenAccess[], a: TokenAccess): void {

@@ -34,11 +34,12 @@ export class ProjectService {
         `project name ${JSON.stringify(input.name.slice(0, 300))} is invalid: use 1-255 lowercase letters, digits and . _ - , starting and ending with a letter or digit`,
       );
     }
-    const project = await this.deps.metadata.projects.create({
-      name: input.name,
-      public: input.public,
-      ownerId: owner.kind === 'user' ? owner.userId : null,
-      now: this.deps.clock.now(),
+    const now = this.deps.clock.now();
+    // Harbor: the creator administers the project it created
+    const project = await this.deps.metadata.transaction(async (tx) => {
+      const p = await tx.projects.create({ name: input.name, public: input.public, ownerId: owner.kind === 'user' ? owner.userId : null, now });
+      if (owner.kind === 'user') await tx.members.add({ projectId: p.id, entityType: 'u', entityId: owner.userId, role: 'projectAdmin', now });
+      return p;
     });
     this.deps.onChange?.(project.name);
     return project;
@@ -60,15 +61,16 @@ export class ProjectService {
     return !!(await this.deps.metadata.projects.getByName(name));
   }
 
-  /** Projects the principal may see: all for system admins, public ones for everybody else. */
+  /** Projects the principal may see: all for system admins; public and member projects for others. */
   async list(viewer: Principal, q: ProjectQuery): Promise<Page<ProjectView>> {
     const all = viewer.kind === 'user' && viewer.sysadmin;
+    const memberOf = viewer.kind === 'user' && !all ? await this.deps.metadata.members.projectIdsOf(viewer.userId, viewer.groupIds ?? []) : [];
     const page = await this.deps.metadata.projects.list(
       {
         ...(q.name !== undefined ? { name: q.name } : {}),
         ...(q.nameLike !== undefined ? { nameLike: q.nameLike } : {}),
         ...(q.public !== undefined ? { public: q.public } : {}),
-        ...(all ? {} : { visibleTo: { projectIds: [] } }),
+        ...(all ? {} : { visibleTo: { projectIds: memberOf } }),
       },
       { offset: q.offset, limit: q.limit },
     );

@@ -51,7 +51,31 @@ describe('postgres schema isolation and migration', () => {
     const s = await schema(true);
     await open(s);
     expect(await tablesOf(s.schema)).toEqual(
-      ['berth_migration', 'berth_migration_lock', 'blobs', 'manifest_blobs', 'manifest_children', 'manifests', 'projects', 'repositories', 'repository_blobs', 'tags', 'upload_chunks', 'uploads', 'users'].sort(),
+      [
+        'artifact_labels',
+        'audit_logs',
+        'berth_migration',
+        'berth_migration_lock',
+        'blobs',
+        'configurations',
+        'labels',
+        'manifest_blobs',
+        'manifest_children',
+        'manifests',
+        'project_members',
+        'project_metadata',
+        'projects',
+        'repositories',
+        'repository_blobs',
+        'robots',
+        'sessions',
+        'tags',
+        'upload_chunks',
+        'uploads',
+        'user_group_links',
+        'user_groups',
+        'users',
+      ].sort(),
     );
     const ran = await queryPostgres<{ name: string }>(`select name from "${s.schema}".berth_migration`);
     expect(ran.map((r) => r.name)).toEqual(MIGRATION_NAMES);

@@ -114,8 +114,29 @@ describe('Harbor projects API', () => {
     expect(body.errors[0]!.code).toBe('NOT_FOUND');
   });
 
-  it('refuses project creation by a non-admin for now and by anonymous users', async () => {
-    expect((await alice.fetch('/api/v2.0/projects', json({ project_name: 'alices' }))).status).toBe(403);
+  it('lets any signed-in user create a project, which that user then administers', async () => {
+    expect((await alice.fetch('/api/v2.0/projects', json({ project_name: 'alices', public: false }))).status).toBe(201);
+    expect((await alice.fetch('/api/v2.0/projects/alices')).status).toBe(200);
+    await alice.pushImage('alices/app', 'v1');
     expect((await anon.fetch('/api/v2.0/projects', json({ project_name: 'anons' }))).status).toBe(401);
+    const mine = ((await (await alice.fetch('/api/v2.0/projects?page_size=100')).json()) as { name: string }[]).map((p) => p.name);
+    expect(mine).toContain('alices');
+    expect(mine).not.toContain('team-a');
+  });
+
+  it('refuses project creation by non-admins when project_creation_restriction is adminonly', async () => {
+    await s.server.berth.metadata.config.set({ project_creation_restriction: 'adminonly' }, Date.now());
+    try {
+      // the rule is cached for a few seconds
+      let status = 0;
+      for (let i = 0; i < 80 && status !== 403; i++) {
+        status = (await alice.fetch('/api/v2.0/projects', json({ project_name: `alices-${i}` }))).status;
+        if (status !== 403) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(403);
+      expect((await admin.fetch('/api/v2.0/projects', json({ project_name: 'admins-only' }))).status).toBe(201);
+    } finally {
+      await s.server.berth.metadata.config.set({ project_creation_restriction: 'everyone' }, Date.now());
+    }
   });
 });

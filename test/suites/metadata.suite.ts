@@ -218,7 +218,7 @@ export function describeMetadata(name: string, open: () => Promise<OpenedMetadat
 
       it('creates a user with defaults for the optional fields and finds it', async () => {
         const u = await md().users.create({ username: 'alice', passwordHash: '$argon2id$x', sysadmin: false, now: T0 });
-        expect(u).toEqual({ id: expect.any(Number), username: 'alice', email: '', realname: '', comment: '', sysadmin: false, createdAt: T0, updatedAt: T0 });
+        expect(u).toEqual({ id: expect.any(Number), username: 'alice', email: '', realname: '', comment: '', sysadmin: false, createdAt: T0, updatedAt: T0, authSource: 'db', externalId: null });
         expect(await md().users.getByUsername('alice')).toEqual(u);
         expect(await md().users.getById(u.id)).toEqual(u);
         expect(await md().users.getByUsername('ALICE')).toBeUndefined();

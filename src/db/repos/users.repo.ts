@@ -6,9 +6,9 @@ import { isUniqueViolation } from '../errors.js';
 import type { PreparedQueries } from '../prepared.js';
 import type { DB, UsersTable } from '../schema.js';
 
-const COLUMNS = ['id', 'username', 'email', 'realname', 'comment', 'sysadmin', 'created_at', 'updated_at'] as const;
+const COLUMNS = ['id', 'username', 'email', 'realname', 'comment', 'sysadmin', 'created_at', 'updated_at', 'auth_source', 'external_id'] as const;
 
-const toUser = (r: Omit<Selectable<UsersTable>, 'password_hash'>): User => ({
+const toUser = (r: Pick<Selectable<UsersTable>, (typeof COLUMNS)[number]>): User => ({
   id: r.id,
   username: r.username,
   email: r.email,
@@ -17,6 +17,8 @@ const toUser = (r: Omit<Selectable<UsersTable>, 'password_hash'>): User => ({
   sysadmin: r.sysadmin === 1,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  authSource: r.auth_source === 'ldap' || r.auth_source === 'oidc' ? r.auth_source : 'db',
+  externalId: r.external_id,
 });
 
 export class KyselyUserRepo implements UserRepo {
@@ -61,6 +63,11 @@ export class KyselyUserRepo implements UserRepo {
       { username },
     );
     return r && { user: toUser(r), passwordHash: r.password_hash };
+  }
+
+  async cliSecretHash(userId: number): Promise<string | null> {
+    const r = await this.db.selectFrom('users').select('cli_secret_hash').where('id', '=', userId).executeTakeFirst();
+    return r?.cli_secret_hash ?? null;
   }
 
   async getById(id: number): Promise<User | undefined> {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Static, Type as T } from '@sinclair/typebox';
 import { unauthorized } from '../../domain/errors.js';
+import { projectResource, systemResource } from '../../domain/permission.js';
 import type { ProjectService, ProjectView } from '../../services/project.service.js';
 import { type AuthOptions, requireApi } from '../auth.js';
 import { PagingQuery, pageWindow, setPageHeaders } from './paging.js';
@@ -68,7 +69,7 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
   const { projects, auth } = deps;
 
   app.post<{ Body: Static<typeof ProjectReq> }>('/api/v2.0/projects', { schema: { body: ProjectReq } }, async (req, reply) => {
-    await requireApi(req, auth, 'create', { type: 'project', name: req.body.project_name });
+    await requireApi(req, auth, 'create', systemResource('project'));
     const isPublic = req.body.public ?? req.body.metadata?.public === 'true';
     const p = await projects.create(req.principal, { name: req.body.project_name, public: isPublic });
     return reply.code(201).header('location', `/api/v2.0/projects/${p.id}`).send();
@@ -85,7 +86,7 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
   );
 
   app.get<{ Querystring: Static<typeof ListQuery> }>('/api/v2.0/projects', { schema: { querystring: ListQuery } }, async (req, reply) => {
-    await requireApi(req, auth, 'list', { type: 'project', name: '' });
+    await requireApi(req, auth, 'list', systemResource('project'));
     const w = pageWindow(req.query);
     const page = await projects.list(req.principal, {
       ...(req.query.name !== undefined ? { nameLike: req.query.name } : {}),
@@ -102,10 +103,10 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
     const id = byId(req, key);
     const view = await projects.get(key, id).catch(async (e: unknown) => {
       // do not tell anonymous callers which private projects exist
-      if (req.principal.kind === 'anonymous') await requireApi(req, auth, 'read', { type: 'project', name: key });
+      if (req.principal.kind === 'anonymous') await requireApi(req, auth, 'read', projectResource(key, 'project'));
       throw e;
     });
-    await requireApi(req, auth, 'read', { type: 'project', name: view.name });
+    await requireApi(req, auth, 'read', projectResource(view.name, 'project'));
     return projectJson(view);
   });
 
@@ -115,7 +116,7 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
     async (req) => {
       const key = req.params.project_name_or_id;
       const p = await projects.find(key, byId(req, key));
-      await requireApi(req, auth, 'update', { type: 'project', name: p.name });
+      await requireApi(req, auth, 'update', projectResource(p.name, 'project'));
       const pub = req.body.public ?? (req.body.metadata?.public === undefined ? undefined : req.body.metadata.public === 'true');
       await projects.update(key, byId(req, key), pub === undefined ? {} : { public: pub });
       return {};
@@ -125,10 +126,10 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
   app.delete<{ Params: Static<typeof NameOrId> }>('/api/v2.0/projects/:project_name_or_id', { schema: { params: NameOrId } }, async (req) => {
     const key = req.params.project_name_or_id;
     const p = await projects.find(key, byId(req, key)).catch(async (e: unknown) => {
-      if (req.principal.kind === 'anonymous') await requireApi(req, auth, 'delete', { type: 'project', name: key });
+      if (req.principal.kind === 'anonymous') await requireApi(req, auth, 'delete', projectResource(key, 'project'));
       throw e;
     });
-    await requireApi(req, auth, 'delete', { type: 'project', name: p.name });
+    await requireApi(req, auth, 'delete', projectResource(p.name, 'project'));
     await projects.delete(String(p.id), true);
     return {};
   });

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { badRequest, blobUploadInvalid, isRegistryError, payloadTooLarge, RegistryError, unauthorized, unsupported } from '../../domain/errors.js';
-import type { Action, Resource } from '../../domain/permission.js';
+import { type Resource, repositoryResource, systemResource, TOKEN_ACTION } from '../../domain/permission.js';
 import type { UploadSession } from '../../domain/records.js';
 import { parseRepoName, type RepoName } from '../../domain/repo-name.js';
 import type { BlobUploadService, ByteRange } from '../../services/blob-upload.service.js';
@@ -82,16 +82,18 @@ async function handle(req: FastifyRequest, reply: FastifyReply, deps: V2Deps): P
   }
 }
 
-const repoResource = (name: RepoName): Resource => ({ type: 'repository', name: name.value, project: name.project });
+const repoResource = (name: RepoName): Resource => repositoryResource(name.value);
 
-async function allow(req: FastifyRequest, reply: FastifyReply, deps: V2Deps, action: Action, name: RepoName): Promise<void> {
-  await requireV2(req, reply, deps.auth, action, repoResource(name));
+/** A /v2 operation needs what its Docker token action stands for (pull, push, delete). */
+async function allow(req: FastifyRequest, reply: FastifyReply, deps: V2Deps, tokenAction: 'pull' | 'push' | 'delete', name: RepoName): Promise<void> {
+  const { resource, action } = TOKEN_ACTION[tokenAction]!;
+  await requireV2(req, reply, deps.auth, action, { scope: 'project', project: name.project, resource, repository: name.value });
 }
 
 async function catalog(req: FastifyRequest, reply: FastifyReply, deps: V2Deps, query: URLSearchParams) {
   req.operation = 'v2.catalog';
   if (req.method !== 'GET') throw unsupported();
-  await requireV2(req, reply, deps.auth, 'list', { type: 'catalog' });
+  await requireV2(req, reply, deps.auth, 'list', systemResource('catalog'));
   const { n, last } = paging(query);
   const page = await deps.tags.catalog(n, last);
   if (page.next !== undefined) reply.header('link', `</v2/_catalog?n=${n ?? page.items.length}&last=${encodeURIComponent(page.next)}>; rel="next"`);
