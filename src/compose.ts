@@ -16,6 +16,7 @@ import { HealthService } from './services/health.service.js';
 import { ManifestService } from './services/manifest.service.js';
 import { ProjectService } from './services/project.service.js';
 import { RepositoryResolver } from './services/repositories.js';
+import { SessionService } from './services/session.service.js';
 import { TagService } from './services/tag.service.js';
 import { UserService } from './services/user.service.js';
 import { STORAGE_DRIVERS } from './storage/drivers.js';
@@ -29,6 +30,8 @@ export interface Berth {
   storage: StorageDriver;
   users: UserService;
   projects: ProjectService;
+  access: AccessService;
+  sessions: SessionService;
   uploads: BlobUploadService;
   app: Awaited<ReturnType<typeof buildApp>>;
   close(): Promise<void>;
@@ -74,6 +77,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     clock,
     config: { service: config.auth.service, issuer: config.auth.issuer, tokenTtlSeconds: config.auth.tokenTtlSeconds },
   });
+  const sessions = new SessionService({ metadata, clock, config: { timeoutMs: config.auth.sessionTimeoutSeconds * 1000 } });
   const repositories = new RepositoryResolver({ metadata, clock });
   const users = new UserService({ metadata, hasher: argon2Hasher, clock, onCredentialsChanged: (id) => access.forgetUser(id) });
   const projects = new ProjectService({ metadata, clock, onChange: (name) => access.forgetProject(name) });
@@ -100,6 +104,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   const app = await buildApp({
     logger,
     access,
+    sessions,
     blobs,
     uploads,
     manifests,
@@ -122,6 +127,8 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     storage,
     users,
     projects,
+    access,
+    sessions,
     uploads,
     app,
     async close() {

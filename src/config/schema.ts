@@ -74,6 +74,7 @@ export const ConfigSchema = T.Object(
         service: T.String({ default: 'berth', description: 'the token service name (service= of the challenge, token audience)' }),
         issuer: T.String({ default: 'berth-token-issuer' }),
         tokenTtlSeconds: T.Integer({ minimum: 60, maximum: 86_400, default: 1800 }),
+        sessionTimeoutSeconds: T.Integer({ minimum: 60, default: 3600, description: 'idle time after which a UI session ends' }),
         tokenKeyFile: T.Optional(T.String({ description: 'default: <dataDir>/keys/token-es256.jwk' })),
       },
       { default: {}, additionalProperties: false },

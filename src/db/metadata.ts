@@ -2,7 +2,9 @@ import { type Kysely, sql } from 'kysely';
 import type { Metadata, MetadataRepos } from '../ports/metadata.js';
 import { type DatabaseOptions, type Dialect, openKysely } from './dialect.js';
 import { migrate } from './migrator.js';
+import { KyselyAuditRepo } from './repos/audit.repo.js';
 import { KyselyBlobRepo } from './repos/blobs.repo.js';
+import { KyselySessionRepo } from './repos/sessions.repo.js';
 import { KyselyConfigRepo } from './repos/config.repo.js';
 import { KyselyGroupRepo } from './repos/groups.repo.js';
 import { KyselyMemberRepo } from './repos/members.repo.js';
@@ -16,8 +18,10 @@ import { KyselyUserRepo } from './repos/users.repo.js';
 import { PreparedQueries } from './prepared.js';
 import type { DB } from './schema.js';
 
-function reposOn(db: Kysely<DB>, prepared: PreparedQueries): MetadataRepos {
+function reposOn(db: Kysely<DB>, prepared: PreparedQueries, dialect: Dialect): MetadataRepos {
   return {
+    audit: new KyselyAuditRepo(db, dialect),
+    sessions: new KyselySessionRepo(db),
     members: new KyselyMemberRepo(db),
     groups: new KyselyGroupRepo(db),
     robots: new KyselyRobotRepo(db),
@@ -44,9 +48,9 @@ export async function openMetadata(opts: DatabaseOptions): Promise<Metadata> {
   }
   const prepared = new PreparedQueries(db);
   return {
-    ...reposOn(db, prepared),
+    ...reposOn(db, prepared, dialect),
     dialect,
-    transaction: (fn) => db.transaction().execute((trx) => fn(reposOn(trx, prepared))),
+    transaction: (fn) => db.transaction().execute((trx) => fn(reposOn(trx, prepared, dialect))),
     close: () => db.destroy(),
     ping: async () => {
       await sql`select 1`.execute(db);

@@ -7,11 +7,12 @@ import type { BlobUploadService } from '../services/blob-upload.service.js';
 import type { BlobService } from '../services/blob.service.js';
 import type { HealthService } from '../services/health.service.js';
 import type { ManifestService } from '../services/manifest.service.js';
+import type { SessionService } from '../services/session.service.js';
 import type { ProjectService } from '../services/project.service.js';
 import type { TagService } from '../services/tag.service.js';
 import { projectRoutes } from './api/projects.routes.js';
 import { type SystemInfo, systemRoutes } from './api/system.routes.js';
-import { type AuthOptions, authenticate } from './auth.js';
+import { type AuthOptions, authenticate, CSRF_HEADER } from './auth.js';
 import { replyError } from './errors.js';
 import { metricsPlugin } from './metrics.js';
 import { tokenRoutes } from './token.routes.js';
@@ -20,6 +21,7 @@ import { v2Routes } from './v2/v2.routes.js';
 export interface AppDeps {
   logger: Logger;
   access: AccessService;
+  sessions: SessionService;
   blobs: BlobService;
   uploads: BlobUploadService;
   manifests: ManifestService;
@@ -48,7 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // unknown keys are an error (Harbor's own fields are all declared), never silently dropped
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   });
-  const auth: AuthOptions = { access: deps.access, service: deps.config.service, externalUrl: deps.config.externalUrl };
+  const auth: AuthOptions = { access: deps.access, sessions: deps.sessions, service: deps.config.service, externalUrl: deps.config.externalUrl };
 
   app.decorateRequest('principal', undefined as never);
   app.addHook('onRequest', async (req, reply) => {
@@ -89,8 +91,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(async (t) => tokenRoutes(t, auth));
   await app.register(async (api) => {
-    api.addHook('onRequest', async (req) => {
+    api.addHook('onRequest', async (req, reply) => {
       req.principal = await authenticate(req, auth);
+      if (req.session) reply.header(CSRF_HEADER, req.session.csrfToken);
     });
     await systemRoutes(api, { health: deps.health, info: deps.info });
     await projectRoutes(api, { projects: deps.projects, auth });

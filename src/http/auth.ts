@@ -2,23 +2,56 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { denied, forbidden, unauthorized } from '../domain/errors.js';
 import { type Action, ANONYMOUS, type Principal, type Resource, TOKEN_ACTION } from '../domain/permission.js';
 import type { AccessService } from '../services/access.service.js';
+import type { ResolvedSession, SessionService } from '../services/session.service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
+    /** set when the request was authenticated by a UI session cookie */
+    session?: ResolvedSession;
   }
 }
 
 export interface AuthOptions {
   access: AccessService;
+  sessions?: SessionService;
   service: string;
   externalUrl: string | undefined;
 }
 
-/** Reads the credentials of a request: Basic, Bearer, or none (anonymous). Bad ones are a 401. */
+export const SESSION_COOKIE = 'sid';
+export const CSRF_HEADER = 'x-harbor-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** A cookie's value from the Cookie header (no cookie library for one cookie). */
+export function cookieValue(req: FastifyRequest, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+/**
+ * Reads the credentials of a request: Basic, Bearer, a UI session cookie, or none (anonymous).
+ * Bad ones are a 401. A state-changing request authenticated by the cookie must carry the
+ * session's CSRF token in X-Harbor-CSRF-Token (403 otherwise).
+ */
 export async function authenticate(req: FastifyRequest, opts: AuthOptions): Promise<Principal> {
   const header = req.headers.authorization;
-  if (!header) return ANONYMOUS;
+  if (!header) {
+    const cookie = opts.sessions ? cookieValue(req, SESSION_COOKIE) : undefined;
+    if (!cookie || !opts.sessions) return ANONYMOUS;
+    const s = await opts.sessions.resolve(cookie);
+    if (!s) return ANONYMOUS;
+    if (!SAFE_METHODS.has(req.method) && req.headers[CSRF_HEADER] !== s.csrfToken) {
+      throw forbidden('CSRF token invalid: send the X-Harbor-CSRF-Token of the session');
+    }
+    req.session = s;
+    return s.principal;
+  }
   const space = header.indexOf(' ');
   const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
   const value = space < 0 ? '' : header.slice(space + 1).trim();

@@ -9,6 +9,8 @@ import type {
   User,
 } from '../domain/records.js';
 import type { Descriptor } from '../domain/manifest.js';
+import type { AuditRepo } from './audit-repo.js';
+import type { SessionRepo } from './session-repo.js';
 import type { ConfigRepo, GroupRepo, MemberRepo, RobotRepo } from './identity-repos.js';
 
 /**
@@ -25,6 +27,8 @@ export interface Metadata extends MetadataRepos {
 }
 
 export interface MetadataRepos {
+  audit: AuditRepo;
+  sessions: SessionRepo;
   members: MemberRepo;
   groups: GroupRepo;
   robots: RobotRepo;

@@ -1,0 +1,18 @@
+export interface SessionRecord {
+  /** sha256 of the cookie value */
+  id: string;
+  userId: number;
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface SessionRepo {
+  create(s: SessionRecord): Promise<void>;
+  get(id: string): Promise<SessionRecord | undefined>;
+  /** slides the expiry of an active session */
+  touch(id: string, expiresAt: number): Promise<void>;
+  delete(id: string): Promise<boolean>;
+  deleteForUser(userId: number): Promise<number>;
+  deleteExpired(now: number): Promise<number>;
+}
