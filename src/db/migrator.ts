@@ -4,6 +4,7 @@ import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from './migration-tables.js';
 import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-upload-chunks.js';
 import * as m003 from './migrations/003-identity.js';
+import * as m004 from './migrations/004-oidc.js';
 
 type Up = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
 
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, { up: Up }> = {
   '001-initial': m001,
   '002-upload-chunks': m002,
   '003-identity': m003,
+  '004-oidc': m004,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

@@ -23,6 +23,8 @@ export interface DB {
   labels: LabelsTable;
   artifact_labels: ArtifactLabelsTable;
   audit_logs: AuditLogsTable;
+  oidc_users: OidcUsersTable;
+  oidc_pending: OidcPendingTable;
 }
 
 // Booleans are 0/1 integers and times are epoch milliseconds on both dialects, so that one
@@ -211,4 +213,20 @@ export interface AuditLogsTable {
   detail: string | null;
   prev_hash: string;
   hash: string;
+}
+
+export interface OidcUsersTable {
+  user_id: number;
+  subiss: string;
+  secret_sealed: string;
+  admin_by_group: Generated<number>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OidcPendingTable {
+  id: string;
+  kind: string;
+  data: string;
+  expires_at: number;
 }
