@@ -5,7 +5,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Metadata } from '../ports/metadata.js';
 import type { PasswordHasher } from '../ports/password-hasher.js';
 
-const USERNAME = /^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,254}$/;
+export const USERNAME = /^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,254}$/;
 
 /** Harbor's policy: 8 to 128 characters with an upper-case letter, a lower-case letter and a digit. */
 export function checkPasswordPolicy(password: string): void {
