@@ -5,6 +5,7 @@ import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-upload-chunks.js';
 import * as m003 from './migrations/003-identity.js';
 import * as m004 from './migrations/004-oidc.js';
+import * as m005 from './migrations/005-ldap.js';
 
 type Up = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
 
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, { up: Up }> = {
   '002-upload-chunks': m002,
   '003-identity': m003,
   '004-oidc': m004,
+  '005-ldap': m005,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

@@ -25,6 +25,7 @@ export interface DB {
   audit_logs: AuditLogsTable;
   oidc_users: OidcUsersTable;
   oidc_pending: OidcPendingTable;
+  ldap_users: LdapUsersTable;
 }
 
 // Booleans are 0/1 integers and times are epoch milliseconds on both dialects, so that one
@@ -229,4 +230,12 @@ export interface OidcPendingTable {
   kind: string;
   data: string;
   expires_at: number;
+}
+
+export interface LdapUsersTable {
+  user_id: number;
+  dn: string;
+  admin_by_group: Generated<number>;
+  created_at: number;
+  updated_at: number;
 }
