@@ -14,8 +14,10 @@ import { BlobUploadService } from './services/blob-upload.service.js';
 import { BlobService } from './services/blob.service.js';
 import { HealthService } from './services/health.service.js';
 import { ManifestService } from './services/manifest.service.js';
+import { MemberService } from './services/member.service.js';
 import { ProjectService } from './services/project.service.js';
 import { RepositoryResolver } from './services/repositories.js';
+import { RobotService } from './services/robot.service.js';
 import { SessionService } from './services/session.service.js';
 import { TagService } from './services/tag.service.js';
 import { UserService } from './services/user.service.js';
@@ -81,6 +83,8 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   const repositories = new RepositoryResolver({ metadata, clock });
   const users = new UserService({ metadata, hasher: argon2Hasher, clock, onCredentialsChanged: (id) => access.forgetUser(id) });
   const projects = new ProjectService({ metadata, clock, onChange: (name) => access.forgetProject(name) });
+  const members = new MemberService({ metadata, clock, onChange: () => access.forgetDecisions() });
+  const robots = new RobotService({ metadata, hasher: argon2Hasher, clock, access, onChange: () => access.forgetDecisions() });
   const uploads = new BlobUploadService({
     metadata,
     storage,
@@ -110,6 +114,8 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     manifests,
     tags,
     projects,
+    members,
+    robots,
     health,
     info: { version: VERSION, storageDriver: storage.name, externalUrl: config.externalUrl },
     config: {

@@ -240,7 +240,15 @@ const SIGNED_IN_SYSTEM: ReadonlyMap<SystemResource, ReadonlySet<string>> = new M
 /** THE decision, without token bounds. */
 export function decide(p: Principal, resource: Resource, action: Action, facts: Facts): boolean {
   if (p.kind === 'user' && p.sysadmin) return true;
-  if (p.kind === 'robot') return robotAllows(p.permissions, resource, action);
+  if (p.kind === 'robot') {
+    // Harbor's robot evaluator: nothing in a project that does not exist; a public project's
+    // policies apply to robots as to everybody else
+    if (resource.scope === 'project') {
+      if (!facts.project?.exists) return false;
+      if (facts.project.public && PUBLIC_POLICIES.get(resource.resource)?.has(action)) return true;
+    }
+    return robotAllows(p.permissions, resource, action);
+  }
   if (resource.scope === 'system') {
     if (p.kind === 'anonymous') return resource.resource === 'project' && action === 'list';
     if (resource.resource === 'project' && action === 'create') return facts.projectCreation === 'everyone';
@@ -256,7 +264,9 @@ function robotAllows(perms: readonly RobotPermission[], resource: Resource, acti
   return perms.some((perm) => {
     if (resource.scope === 'system' ? perm.kind !== 'system' : perm.kind !== 'project') return false;
     if (resource.scope === 'project' && perm.namespace !== '*' && perm.namespace !== resource.project) return false;
-    return perm.access.some((a) => a.resource === resource.resource && (a.action === action || a.action === '*'));
+    // Harbor gives a robot allowed to push the pull that every push needs (filterRobotPolicies)
+    const wanted = (a: string) => a === action || a === '*' || (action === 'pull' && a === 'push' && resource.resource === 'repository');
+    return perm.access.some((a) => a.resource === resource.resource && wanted(a.action));
   });
 }
 

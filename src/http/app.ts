@@ -7,10 +7,14 @@ import type { BlobUploadService } from '../services/blob-upload.service.js';
 import type { BlobService } from '../services/blob.service.js';
 import type { HealthService } from '../services/health.service.js';
 import type { ManifestService } from '../services/manifest.service.js';
+import type { MemberService } from '../services/member.service.js';
+import type { RobotService } from '../services/robot.service.js';
 import type { SessionService } from '../services/session.service.js';
 import type { ProjectService } from '../services/project.service.js';
 import type { TagService } from '../services/tag.service.js';
+import { memberRoutes } from './api/members.routes.js';
 import { projectRoutes } from './api/projects.routes.js';
+import { robotRoutes } from './api/robots.routes.js';
 import { type SystemInfo, systemRoutes } from './api/system.routes.js';
 import { type AuthOptions, authenticate, CSRF_HEADER } from './auth.js';
 import { replyError } from './errors.js';
@@ -27,6 +31,8 @@ export interface AppDeps {
   manifests: ManifestService;
   tags: TagService;
   projects: ProjectService;
+  members: MemberService;
+  robots: RobotService;
   health: HealthService;
   info: SystemInfo;
   config: {
@@ -97,6 +103,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     await systemRoutes(api, { health: deps.health, info: deps.info });
     await projectRoutes(api, { projects: deps.projects, auth });
+    await memberRoutes(api, { members: deps.members, projects: deps.projects, auth });
+    await robotRoutes(api, { robots: deps.robots, auth });
   });
   return app;
 }

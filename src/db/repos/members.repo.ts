@@ -103,8 +103,11 @@ export class KyselyMemberRepo implements MemberRepo {
       const pattern = `%${opts.entityName.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       q = q.where((eb) => eb.or([eb(eb.fn('lower', ['u.username']), 'like', pattern), eb(eb.fn('lower', ['g.group_name']), 'like', pattern)]));
     }
-    const rows = (await q.orderBy('m.id').execute()) as Row[];
-    return { total: rows.length, items: rows.slice(opts.offset, opts.offset + opts.limit).map(toMember) };
+    const [rows, count] = await Promise.all([
+      q.orderBy('m.id').limit(opts.limit).offset(opts.offset).execute(),
+      q.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { total: Number(count.n), items: (rows as Row[]).map(toMember) };
   }
 
   async updateRole(projectId: number, memberId: number, role: Role, now: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Static, Type as T } from '@sinclair/typebox';
 import { unauthorized } from '../../domain/errors.js';
-import { projectResource, systemResource } from '../../domain/permission.js';
+import { projectResource, type Role, ROLE_IDS, systemResource } from '../../domain/permission.js';
 import type { ProjectService, ProjectView } from '../../services/project.service.js';
 import { type AuthOptions, requireApi } from '../auth.js';
 import { PagingQuery, pageWindow, setPageHeaders } from './paging.js';
@@ -41,9 +41,13 @@ const ListQuery = T.Object({
 
 const NameOrId = T.Object({ project_name_or_id: T.String({ minLength: 1, maxLength: 255 }) });
 
-/** Harbor's project JSON. */
-export function projectJson(p: ProjectView) {
+/** Harbor orders roles projectAdmin > maintainer > developer > guest > limitedGuest. */
+const ROLE_RANK: readonly Role[] = ['projectAdmin', 'maintainer', 'developer', 'guest', 'limitedGuest'];
+
+/** Harbor's project JSON; `roles` are the caller's (current_user_role_id is the highest, 0 for none). */
+export function projectJson(p: ProjectView, roles: readonly Role[] = []) {
   const iso = (ms: number) => new Date(ms).toISOString();
+  const ranked = ROLE_RANK.filter((r) => roles.includes(r));
   return {
     project_id: p.id,
     owner_id: p.ownerId ?? 0,
@@ -55,11 +59,13 @@ export function projectJson(p: ProjectView) {
     togglable: true,
     repo_count: p.repoCount,
     metadata: { public: String(p.public) },
+    current_user_role_id: ranked[0] === undefined ? 0 : ROLE_IDS[ranked[0]],
+    current_user_role_ids: ranked.map((r) => ROLE_IDS[r]),
   };
 }
 
 /** Harbor: the path is a name when X-Is-Resource-Name is true, else an id when it is numeric. */
-function byId(req: FastifyRequest, nameOrId: string): boolean {
+export function byId(req: FastifyRequest, nameOrId: string): boolean {
   const h = req.headers['x-is-resource-name'];
   if (String(h).toLowerCase() === 'true') return false;
   return /^[0-9]+$/.test(nameOrId);
@@ -95,7 +101,7 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
       limit: w.size,
     });
     setPageHeaders(req, reply, page.total, w.page, w.size);
-    return page.items.map(projectJson);
+    return Promise.all(page.items.map(async (p) => projectJson(p, await auth.access.rolesIn(req.principal, p.name))));
   });
 
   app.get<{ Params: Static<typeof NameOrId> }>('/api/v2.0/projects/:project_name_or_id', { schema: { params: NameOrId } }, async (req) => {
@@ -107,7 +113,7 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
       throw e;
     });
     await requireApi(req, auth, 'read', projectResource(view.name, 'project'));
-    return projectJson(view);
+    return projectJson(view, await auth.access.rolesIn(req.principal, view.name));
   });
 
   app.put<{ Params: Static<typeof NameOrId>; Body: Static<typeof ProjectUpdate> }>(
