@@ -6,6 +6,7 @@ import * as m002 from './migrations/002-upload-chunks.js';
 import * as m003 from './migrations/003-identity.js';
 import * as m004 from './migrations/004-oidc.js';
 import * as m005 from './migrations/005-ldap.js';
+import * as m006 from './migrations/006-catalog.js';
 
 type Up = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
 
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, { up: Up }> = {
   '003-identity': m003,
   '004-oidc': m004,
   '005-ldap': m005,
+  '006-catalog': m006,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

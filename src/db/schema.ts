@@ -23,6 +23,7 @@ export interface DB {
   labels: LabelsTable;
   artifact_labels: ArtifactLabelsTable;
   audit_logs: AuditLogsTable;
+  artifact_blocks: ArtifactBlocksTable;
   oidc_users: OidcUsersTable;
   oidc_pending: OidcPendingTable;
   ldap_users: LdapUsersTable;
@@ -238,4 +239,11 @@ export interface LdapUsersTable {
   admin_by_group: Generated<number>;
   created_at: number;
   updated_at: number;
+}
+
+/** listed artifacts per block of 1024 manifest ids (migration 006) */
+export interface ArtifactBlocksTable {
+  repository_id: number;
+  block: number;
+  n: number;
 }
