@@ -248,8 +248,17 @@ export class RobotService {
     return p;
   }
 
-  list(filter: { level: 'system' | 'project'; projectId?: number; name?: string }, page: { offset: number; limit: number }): Promise<Page<RobotRecord>> {
-    return this.deps.metadata.robots.list(filter, page);
+  /** `name` matches a part of the full name, or the whole full name when `exact` */
+  async list(
+    filter: { level: 'system' | 'project'; projectId?: number; name?: { exact: boolean; value: string } },
+    page: { offset: number; limit: number },
+  ): Promise<Page<RobotRecord>> {
+    const { name, ...rest } = filter;
+    if (!name?.exact) return this.deps.metadata.robots.list({ ...rest, ...(name ? { name: name.value } : {}) }, page);
+    // names are unique: an exact name is one robot or none
+    const found = (await this.deps.metadata.robots.getWithSecret(name.value))?.robot;
+    const match = found && found.level === filter.level && (filter.projectId === undefined || found.projectId === filter.projectId) ? [found] : [];
+    return { total: match.length, items: match.slice(page.offset, page.offset + page.limit) };
   }
 
   /**

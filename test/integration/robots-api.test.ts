@@ -228,6 +228,10 @@ describe('robot accounts API', () => {
     expect((await users['erin']!.fetch(`/api/v2.0/robots${q}`)).status).toBe(403);
     const named = (await (await alice().fetch(`/api/v2.0/robots?q=${encodeURIComponent(`Level=project,ProjectID=${teamId},name=~days`)}`)).json()) as Robot[];
     expect(named.map((r) => r.name)).toEqual(['robot$team+default-days', 'robot$team+seven-days']);
+    const exact = (name: string) => alice().fetch(`/api/v2.0/robots?q=${encodeURIComponent(`Level=project,ProjectID=${teamId},name=${name}`)}`);
+    expect(((await (await exact('robot$team+ci')).json()) as Robot[]).map((r) => r.name)).toEqual(['robot$team+ci']);
+    expect(await (await exact('robot$team+c')).json()).toEqual([]);
+    expect((await alice().fetch(`/api/v2.0/robots?q=${encodeURIComponent('colour=red')}`)).status).toBe(400);
     expect((await alice().fetch(`/api/v2.0/robots?q=Level=project`)).status).toBe(400);
     expect((await alice().fetch(`/api/v2.0/robots?q=${encodeURIComponent('Level=project,ProjectID=x')}`)).status).toBe(400);
     expect((await alice().fetch(`/api/v2.0/robots?q=Level=galaxy`)).status).toBe(400);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Static, Type as T } from '@sinclair/typebox';
 import { badRequest, unauthorized } from '../../domain/errors.js';
+import { asInt, checkConditions, type Condition, parseQuery } from '../../domain/query.js';
 import { projectResource, systemResource } from '../../domain/permission.js';
 import type { RobotRecord } from '../../ports/identity-repos.js';
 import type { RobotService } from '../../services/robot.service.js';
@@ -66,19 +67,22 @@ function robotJson(r: RobotRecord) {
   };
 }
 
-/** Harbor's `q` as its robot listing reads it: `Level=project,ProjectID=3,name=~ci` (keys case-insensitive). */
-function robotQuery(q: string | undefined): { level?: string; projectId?: string; name?: string } {
-  const out: { level?: string; projectId?: string; name?: string } = {};
-  for (const part of (q ?? '').split(',')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const key = part.slice(0, eq).trim().toLowerCase();
-    const value = part.slice(eq + 1).trim().replace(/^~/, '');
-    if (key === 'level') out.level = value;
-    else if (key === 'projectid' || key === 'project_id') out.projectId = value;
-    else if (key === 'name') out.name = value;
-  }
-  return out;
+/**
+ * Harbor's `q` as its robot listing reads it: `Level=project,ProjectID=3,name=~ci`. The keys are
+ * taken in Harbor's spelling and in snake case (level, project_id).
+ */
+function robotQuery(q: string | undefined): { level?: string; projectId?: number; name?: { exact: boolean; value: string } } {
+  const conds = parseQuery(q);
+  checkConditions(conds, { Level: ['exact'], level: ['exact'], ProjectID: ['exact'], project_id: ['exact'], name: ['exact', 'fuzzy'] });
+  const value = (c: Condition | undefined) => (c && (c.op === 'exact' || c.op === 'fuzzy') ? c.value : undefined);
+  const level = value(conds.get('Level') ?? conds.get('level'));
+  const projectId = value(conds.get('ProjectID') ?? conds.get('project_id'));
+  const name = conds.get('name');
+  return {
+    ...(level !== undefined ? { level } : {}),
+    ...(projectId !== undefined ? { projectId: asInt('ProjectID', projectId) } : {}),
+    ...(name && (name.op === 'exact' || name.op === 'fuzzy') ? { name: { exact: name.op === 'exact', value: name.value } } : {}),
+  };
 }
 
 /** Harbor's robot v2 API. Robot accounts of a project are robots with level=project. */
@@ -108,8 +112,7 @@ export async function robotRoutes(app: FastifyInstance, deps: { robots: RobotSer
     let projectId: number | undefined;
     if (level === 'project') {
       if (q.projectId === undefined) throw badRequest('must with project ID when to query project robots');
-      if (!/^[0-9]{1,15}$/.test(q.projectId)) throw badRequest('Project ID must be int type.');
-      const project = await robots.projectById(Number(q.projectId));
+      const project = await robots.projectById(q.projectId);
       await requireApi(req, auth, 'list', projectResource(project.name, 'robot'));
       projectId = project.id;
     } else {
