@@ -1,17 +1,11 @@
 import { badRequest, notFound } from '../domain/errors.js';
-import { type Principal, principalName, type Role, roleOfId } from '../domain/permission.js';
+import { type Role, roleOfId } from '../domain/permission.js';
 import type { Project } from '../domain/records.js';
 import type { AuditEvent } from '../ports/audit-repo.js';
 import type { Clock } from '../ports/clock.js';
 import { GROUP_TYPES, type GroupType, type ProjectMember } from '../ports/identity-repos.js';
 import type { Metadata, MetadataRepos, Page } from '../ports/metadata.js';
-
-/** Who asks for a change, for the audit log. */
-export interface Actor {
-  principal: Principal;
-  /** the source address of the request */
-  ip: string;
-}
+import { type Actor, actorFields } from './audit.service.js';
 
 /** Harbor's ProjectMember body: exactly one of a user or a group. */
 export interface MemberInput {
@@ -139,12 +133,11 @@ export class MemberService {
 
   private event(actor: Actor, project: Project, m: ProjectMember, operation: string, at: number, detail: Record<string, unknown>): AuditEvent {
     return {
-      operator: principalName(actor.principal),
+      ...actorFields(actor),
       operation,
       resourceType: 'member',
       resource: m.entityName,
       projectId: project.id,
-      sourceIp: actor.ip,
       result: 'success',
       detail: { project: project.name, entity_type: m.entityType, entity_id: m.entityId, ...detail },
       at,

@@ -18,7 +18,7 @@ import type { RobotRecord } from '../ports/identity-repos.js';
 import type { Metadata, Page } from '../ports/metadata.js';
 import type { PasswordHasher } from '../ports/password-hasher.js';
 import type { AccessService } from './access.service.js';
-import type { Actor } from './member.service.js';
+import { type Actor, actorFields } from './audit.service.js';
 import { checkPasswordPolicy } from './user.service.js';
 
 /** The prefix AccessService recognises robot credentials by. */
@@ -349,12 +349,11 @@ export class RobotService {
 
   private event(actor: Actor, r: RobotRecord, operation: string, at: number, detail: Record<string, unknown>): AuditEvent {
     return {
-      operator: principalName(actor.principal),
+      ...actorFields(actor),
       operation,
       resourceType: 'robot',
       resource: r.name,
       ...(r.projectId !== null ? { projectId: r.projectId } : {}),
-      sourceIp: actor.ip,
       result: 'success',
       detail,
       at,
