@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Analyzer, AnalyzerContext } from './analyzer.js';
+import { RPMTAG, parseRpmHeader } from './rpm-header.js';
+
+// rpm >= 4.16 keeps its database in SQLite; Fedora >= 36 moved it under /usr/lib/sysimage
+const SQLITE = ['var/lib/rpm/rpmdb.sqlite', 'usr/lib/sysimage/rpm/rpmdb.sqlite'];
+const WAL = SQLITE.map((p) => `${p}-wal`);
+// the older formats: Berkeley DB hash (`Packages`, RHEL <= 8, CentOS 7/8, Amazon Linux 2) and
+// rpm's own NDB (`Packages.db`, SUSE). Not read yet: each needs its own page-format parser.
+const OTHER = new Map([
+  ['var/lib/rpm/Packages', 'Berkeley DB rpmdb (RHEL/CentOS 7-8, Amazon Linux 2)'],
+  ['usr/lib/sysimage/rpm/Packages', 'Berkeley DB rpmdb'],
+  ['var/lib/rpm/Packages.db', 'NDB rpmdb (SUSE)'],
+  ['usr/lib/sysimage/rpm/Packages.db', 'NDB rpmdb (SUSE)'],
+]);
+
+export function rpmAnalyzer(): Analyzer {
+  const dbs = new Map<string, Buffer>();
+  const wals = new Map<string, Buffer>();
+  return {
+    name: 'rpm',
+    wants: (e) => (SQLITE.includes(e.path) || WAL.includes(e.path) || OTHER.has(e.path) ? 'buffer' : false),
+    analyze(path, data, ctx) {
+      const other = OTHER.get(path);
+      if (other) {
+        ctx.warn({ code: 'unsupported', message: `rpm: ${other} is not read: only the SQLite rpmdb (rpm >= 4.16) is supported`, path });
+      } else if (path.endsWith('-wal')) {
+        if (data.length > 0) wals.set(path.slice(0, -4), data);
+      } else {
+        dbs.set(path, data);
+      }
+    },
+    // the write-ahead log, when the layer has one, comes after the database in the tar stream
+    finish(ctx) {
+      for (const [path, db] of dbs) readRpmdb(path, db, wals.get(path), ctx);
+    },
+  };
+}
+
+function readRpmdb(path: string, image: Buffer, wal: Buffer | undefined, ctx: AnalyzerContext): void {
+  let scratch: string | undefined;
+  let db: Database.Database | undefined;
+  try {
+    if (wal) {
+      // SQLite applies a WAL only to a database file on disk: a private scratch copy (both files
+      // within maxFileBytes), removed below
+      scratch = mkdtempSync(join(tmpdir(), 'berth-rpmdb-'));
+      writeFileSync(join(scratch, 'rpmdb.sqlite'), image, { mode: 0o600 });
+      writeFileSync(join(scratch, 'rpmdb.sqlite-wal'), wal, { mode: 0o600 });
+      db = new Database(join(scratch, 'rpmdb.sqlite'), { fileMustExist: true });
+    } else {
+      // sqlite file format §1.3: bytes 18-19 = 2 mark WAL mode, which an in-memory image cannot
+      // use; 1 (rollback journal) reads the same pages
+      if (image.length >= 20 && image[18] === 2 && image[19] === 2) {
+        image[18] = 1;
+        image[19] = 1;
+      }
+      db = new Database(image);
+    }
+    db.pragma('trusted_schema = OFF');
+    const t = db.prepare("SELECT type FROM sqlite_master WHERE name = 'Packages'").get() as { type: string } | undefined;
+    // a view could run any query; only rpm's own table is read
+    if (t?.type !== 'table') throw new Error('no Packages table');
+    let bad = 0;
+    const owned: string[] = [];
+    for (const row of db.prepare('SELECT blob FROM Packages').iterate() as Iterable<{ blob: unknown }>) {
+      if (!(row.blob instanceof Uint8Array)) {
+        bad++;
+        continue;
+      }
+      try {
+        const h = parseRpmHeader(row.blob);
+        const name = h.string(RPMTAG.NAME);
+        const version = h.string(RPMTAG.VERSION);
+        const release = h.string(RPMTAG.RELEASE);
+        if (!name || !version) {
+          bad++;
+          continue;
+        }
+        // gpg-pubkey entries are imported signing keys, not software
+        if (name === 'gpg-pubkey') continue;
+        const epoch = h.int32s(RPMTAG.EPOCH)[0];
+        const arch = h.string(RPMTAG.ARCH);
+        const srpm = h.string(RPMTAG.SOURCERPM);
+        const full = release ? `${version}-${release}` : version;
+        ctx.addPackage({
+          type: 'rpm',
+          name,
+          version: full,
+          path,
+          ...(arch ? { arch } : {}),
+          ...(epoch ? { epoch } : {}),
+          ...(srpm ? { source: sourceOf(srpm) } : {}),
+        });
+        const dirs = h.strings(RPMTAG.DIRNAMES);
+        const idx = h.int32s(RPMTAG.DIRINDEXES);
+        h.strings(RPMTAG.BASENAMES).forEach((base, i) => {
+          const d = dirs[idx[i] ?? -1];
+          if (d !== undefined) owned.push(d + base);
+        });
+      } catch {
+        bad++;
+      }
+    }
+    ctx.addOwned(path, owned);
+    if (bad > 0) ctx.warn({ code: 'malformed', message: `rpm: ${bad} unreadable header(s) skipped`, path });
+  } finally {
+    db?.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** `openssl-3.0.7-27.el9.src.rpm` -> openssl, 3.0.7-27.el9 (name-version-release.src.rpm). */
+function sourceOf(srpm: string): { name: string; version?: string } {
+  const m = /^(.+)-([^-]+)-([^-]+)\.(?:no)?src\.rpm$/.exec(srpm);
+  return m ? { name: m[1]!, version: `${m[2]}-${m[3]}` } : { name: srpm };
+}
