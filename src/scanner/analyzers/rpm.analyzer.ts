@@ -35,7 +35,13 @@ export function rpmAnalyzer(): Analyzer {
     },
     // the write-ahead log, when the layer has one, comes after the database in the tar stream
     finish(ctx) {
-      for (const [path, db] of dbs) readRpmdb(path, db, wals.get(path), ctx);
+      for (const [path, db] of dbs) {
+        try {
+          readRpmdb(path, db, wals.get(path), ctx);
+        } catch (e) {
+          ctx.warn({ code: 'malformed', message: `rpm: ${(e as Error).message}`.slice(0, 300), path });
+        }
+      }
     },
   };
 }
