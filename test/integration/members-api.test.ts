@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../helpers/registry-client.js';
+import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;
+let schema: TestSchema | undefined;
 let admin: RegistryClient;
 let anon: RegistryClient;
 const clients: Record<string, RegistryClient> = {};
@@ -24,20 +26,6 @@ interface Member {
   entity_type: string;
 }
 
-beforeAll(async () => {
-  s = await startTestServer();
-  admin = new RegistryClient(s.url, s.adminBasic);
-  anon = new RegistryClient(s.url);
-  for (const name of ['alice', 'bob', 'carol', 'dave', 'erin']) {
-    const u = await s.server.berth.users.create({ username: name, password: `${name[0]!.toUpperCase()}${name}12345` });
-    ids[name] = u.id;
-    clients[name] = new RegistryClient(s.url, basic(name, `${name[0]!.toUpperCase()}${name}12345`));
-  }
-  // alice creates the project, and so administers it
-  expect((await clients['alice']!.fetch('/api/v2.0/projects', send('POST', { project_name: 'team' }))).status).toBe(201);
-  expect((await admin.fetch('/api/v2.0/projects', send('POST', { project_name: 'other' }))).status).toBe(201);
-});
-afterAll(() => s.stop());
 
 const alice = () => clients['alice']!;
 const bob = () => clients['bob']!;
@@ -55,7 +43,26 @@ async function roleIn(c: RegistryClient, project: string): Promise<{ status: num
   return { status: 200, id: p.current_user_role_id, ids: p.current_user_role_ids };
 }
 
-describe('project members API', () => {
+describe.each(['sqlite', 'postgres'] as const)('project members API on %s', (dialect) => {
+  beforeAll(async () => {
+    schema = dialect === 'postgres' ? await createTestSchema() : undefined;
+    s = await startTestServer(schema ? { BERTH_DATABASE_DRIVER: 'postgres', BERTH_DATABASE_URL: schema.url, BERTH_DATABASE_SCHEMA: schema.schema } : {});
+    admin = new RegistryClient(s.url, s.adminBasic);
+    anon = new RegistryClient(s.url);
+    for (const name of ['alice', 'bob', 'carol', 'dave', 'erin']) {
+      const u = await s.server.berth.users.create({ username: name, password: `${name[0]!.toUpperCase()}${name}12345` });
+      ids[name] = u.id;
+      clients[name] = new RegistryClient(s.url, basic(name, `${name[0]!.toUpperCase()}${name}12345`));
+    }
+    // alice creates the project, and so administers it
+    expect((await clients['alice']!.fetch('/api/v2.0/projects', send('POST', { project_name: 'team' }))).status).toBe(201);
+    expect((await admin.fetch('/api/v2.0/projects', send('POST', { project_name: 'other' }))).status).toBe(201);
+  });
+  afterAll(async () => {
+    await s.stop();
+    await schema?.drop();
+  });
+
   it('lists the creator as projectAdmin in Harbor\'s ProjectMemberEntity shape', async () => {
     const { status, items } = await members(alice());
     expect(status).toBe(200);

@@ -92,7 +92,7 @@ function call(who: Who, path: string, init: { method?: string; body?: unknown; r
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   const a = auth[who];
   if (a && headers['authorization'] === undefined) headers['authorization'] = a;
-  let body: BodyInit | undefined;
+  let body: Uint8Array | string | undefined;
   if (init.raw) body = init.raw;
   else if (init.body !== undefined) {
     body = JSON.stringify(init.body);

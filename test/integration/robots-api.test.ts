@@ -1,9 +1,11 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../helpers/registry-client.js';
+import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;
+let schema: TestSchema | undefined;
 let admin: RegistryClient;
 let anon: RegistryClient;
 const users: Record<string, RegistryClient> = {};
@@ -54,28 +56,33 @@ const robotClient = (r: Created) => new RegistryClient(s.url, basic(r.name, r.se
 /** /v2 through Basic: 200 when the robot may pull the tag, else the refusal's status */
 const pullStatus = async (c: RegistryClient, ref: string) => (await c.fetch(`/v2/${ref.replace(':', '/manifests/')}`, { method: 'HEAD' })).status;
 
-beforeAll(async () => {
-  s = await startTestServer();
-  admin = new RegistryClient(s.url, s.adminBasic);
-  anon = new RegistryClient(s.url);
-  for (const name of ['alice', 'bob', 'mia', 'erin']) {
-    await s.server.berth.users.create({ username: name, password: `${name[0]!.toUpperCase()}${name}12345` });
-    users[name] = new RegistryClient(s.url, basic(name, `${name[0]!.toUpperCase()}${name}12345`));
-  }
-  expect((await users['alice']!.fetch('/api/v2.0/projects', send('POST', { project_name: 'team' }))).status).toBe(201);
-  expect((await admin.fetch('/api/v2.0/projects', send('POST', { project_name: 'other' }))).status).toBe(201);
-  teamId = (await s.server.berth.metadata.projects.getByName('team'))!.id;
-  expect((await users['alice']!.fetch('/api/v2.0/projects/team/members', send('POST', { role_id: 2, member_user: { username: 'bob' } }))).status).toBe(201);
-  expect((await users['alice']!.fetch('/api/v2.0/projects/team/members', send('POST', { role_id: 4, member_user: { username: 'mia' } }))).status).toBe(201);
-  await admin.pushImage('library/pub', 'v1');
-  await admin.pushImage('other/app', 'v1');
-});
-afterAll(() => s.stop());
 
 const alice = () => users['alice']!;
 const bob = () => users['bob']!;
 
-describe('robot accounts API', () => {
+describe.each(['sqlite', 'postgres'] as const)('robot accounts API on %s', (dialect) => {
+  beforeAll(async () => {
+    schema = dialect === 'postgres' ? await createTestSchema() : undefined;
+    s = await startTestServer(schema ? { BERTH_DATABASE_DRIVER: 'postgres', BERTH_DATABASE_URL: schema.url, BERTH_DATABASE_SCHEMA: schema.schema } : {});
+    admin = new RegistryClient(s.url, s.adminBasic);
+    anon = new RegistryClient(s.url);
+    for (const name of ['alice', 'bob', 'mia', 'erin']) {
+      await s.server.berth.users.create({ username: name, password: `${name[0]!.toUpperCase()}${name}12345` });
+      users[name] = new RegistryClient(s.url, basic(name, `${name[0]!.toUpperCase()}${name}12345`));
+    }
+    expect((await users['alice']!.fetch('/api/v2.0/projects', send('POST', { project_name: 'team' }))).status).toBe(201);
+    expect((await admin.fetch('/api/v2.0/projects', send('POST', { project_name: 'other' }))).status).toBe(201);
+    teamId = (await s.server.berth.metadata.projects.getByName('team'))!.id;
+    expect((await users['alice']!.fetch('/api/v2.0/projects/team/members', send('POST', { role_id: 2, member_user: { username: 'bob' } }))).status).toBe(201);
+    expect((await users['alice']!.fetch('/api/v2.0/projects/team/members', send('POST', { role_id: 4, member_user: { username: 'mia' } }))).status).toBe(201);
+    await admin.pushImage('library/pub', 'v1');
+    await admin.pushImage('other/app', 'v1');
+  });
+  afterAll(async () => {
+    await s.stop();
+    await schema?.drop();
+  });
+
   let ci: Created;
 
   it('creates a project robot: 201, Location, robot$<project>+<name>, the secret once, expiry in days', async () => {
