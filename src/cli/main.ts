@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, configJsonSchema, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { startServer } from '../server.js';
+import { commandAudit } from './audit.command.js';
 import { commandUser } from './user.command.js';
 
 const USAGE = `usage: berth <command> [options]
@@ -14,6 +15,8 @@ commands:
   user passwd <name> [--password-stdin]
   config check                  validate the configuration and print the result (secrets hidden)
   config schema                 print the configuration's JSON Schema
+  audit verify [--from ID] [--to ID]
+                                check the audit log's hash chain (exit 1 at the first broken link)
 
 options:
   --config FILE                 YAML configuration (default ./berth.yaml when present)
@@ -28,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string' },
       admin: { type: 'boolean' },
       'password-stdin': { type: 'boolean' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       break;
+    case 'audit':
+      return commandAudit(load(), sub, { ...(values.from !== undefined ? { from: values.from } : {}), ...(values.to !== undefined ? { to: values.to } : {}) });
     case 'user':
       if (sub === 'create' || sub === 'passwd') {
         return commandUser(load(), sub, rest, {

@@ -27,4 +27,5 @@ export const STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
+  NOT_IMPLEMENTED: 501,
 } as const satisfies Record<ErrorCode, number>;

@@ -30,7 +30,8 @@ export async function tokenRoutes(app: FastifyInstance, auth: AuthOptions): Prom
     let principal: Principal;
     const grant = form.get('grant_type');
     if (grant === 'password') {
-      const p = await auth.access.authenticatePassword(form.get('username') ?? '', form.get('password') ?? '');
+      // the source makes a failed attempt throttled per address and audited with it
+      const p = await auth.access.authenticatePassword(form.get('username') ?? '', form.get('password') ?? '', { ip: req.ip, channel: 'token' });
       if (!p) throw unauthorized('invalid username or password');
       principal = p;
     } else if (grant === 'refresh_token') {

@@ -24,6 +24,9 @@ export const SYSTEM_OPERATOR = '#system';
 /** Harbor's configuration key for how long audit records are kept; 0 keeps them forever. */
 export const RETENTION_KEY = 'audit_log_retention_hours';
 
+/** How often the retention task looks for expired records (retention is counted in hours). */
+export const RETENTION_INTERVAL_MS = 10 * 60_000;
+
 export interface AuditConfig {
   /** how long a pull or failed-login record may wait in memory before it is written */
   flushIntervalMs: number;

@@ -3,8 +3,10 @@ import { parseDigest } from '../domain/digest.js';
 import { blobUnknown, rangeNotSatisfiable } from '../domain/errors.js';
 import type { BlobRecord } from '../domain/records.js';
 import type { RepoName } from '../domain/repo-name.js';
+import type { Clock } from '../ports/clock.js';
 import type { Metadata } from '../ports/metadata.js';
 import { PathNotFoundError, type StorageDriver } from '../ports/storage-driver.js';
+import { type Actor, actorFields } from './audit.service.js';
 import type { RepositoryResolver } from './repositories.js';
 import { blobPath } from './storage-paths.js';
 
@@ -25,6 +27,7 @@ export class BlobService {
       storage: StorageDriver;
       repositories: RepositoryResolver;
       config: BlobReadConfig;
+      clock?: Clock;
     },
   ) {}
 
@@ -57,10 +60,24 @@ export class BlobService {
   }
 
   /** DELETE: unlinks the blob from the repository; storage is reclaimed by garbage collection. */
-  async delete(name: RepoName, digestParam: string): Promise<void> {
+  async delete(name: RepoName, digestParam: string, actor?: Actor): Promise<void> {
     const digest = parseDigest(digestParam);
     const repo = await this.deps.repositories.find(name);
-    if (!(await this.deps.metadata.blobs.unlink(repo.id, digest.value))) throw blobUnknown(digest.value);
+    const at = this.deps.clock?.now() ?? Date.now();
+    const gone = await this.deps.metadata.transaction(async (tx) => {
+      if (!(await tx.blobs.unlink(repo.id, digest.value))) return false;
+      await tx.audit.append({
+        ...actorFields(actor),
+        operation: 'delete',
+        resourceType: 'blob',
+        resource: `${name.value}@${digest.value}`,
+        projectId: repo.projectId,
+        result: 'success',
+        at,
+      });
+      return true;
+    });
+    if (!gone) throw blobUnknown(digest.value);
   }
 }
 

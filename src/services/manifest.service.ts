@@ -8,6 +8,7 @@ import type { RepoName } from '../domain/repo-name.js';
 import type { Clock } from '../ports/clock.js';
 import type { Metadata, MetadataRepos } from '../ports/metadata.js';
 import type { StorageDriver } from '../ports/storage-driver.js';
+import { type Actor, type AuditService, actorFields } from './audit.service.js';
 import type { RepositoryResolver } from './repositories.js';
 import { blobPath } from './storage-paths.js';
 
@@ -29,6 +30,8 @@ export class ManifestService {
       storage: StorageDriver;
       repositories: RepositoryResolver;
       clock: Clock;
+      /** pulls are buffered, not written in the request */
+      audit?: Pick<AuditService, 'pulled'>;
     },
   ) {}
 
@@ -42,6 +45,7 @@ export class ManifestService {
     body: Buffer,
     contentType: string | undefined,
     tags: readonly string[] = [],
+    actor?: Actor,
   ): Promise<PutManifestResult> {
     const reference = parseReference(referenceParam);
     const extraTags = checkPushTags(reference, tags);
@@ -87,11 +91,23 @@ export class ManifestService {
       if (reference.kind === 'tag') await tx.tags.put(repo.id, reference.tag, row.id, now);
       for (const tag of extraTags) await tx.tags.put(repo.id, tag, row.id, now);
       await tx.repositories.touch(repo.id, now);
+      // Harbor spells a push "create artifact"; the resource names the first tag, else the digest
+      const tag = reference.kind === 'tag' ? reference.tag : extraTags[0];
+      await tx.audit.append({
+        ...actorFields(actor),
+        operation: 'create',
+        resourceType: 'artifact',
+        resource: tag === undefined ? `${name.value}@${digest.value}` : `${name.value}:${tag}`,
+        projectId: repo.projectId,
+        result: 'success',
+        detail: { digest: digest.value, media_type: parsed.mediaType, ...(extraTags.length ? { tags: extraTags } : {}) },
+        at: now,
+      });
     });
     return { digest: digest.value, ...(parsed.subject ? { subject: parsed.subject.digest } : {}), tags: extraTags };
   }
 
-  async get(name: RepoName, referenceParam: string, accept: readonly string[]): Promise<ManifestWithContent> {
+  async get(name: RepoName, referenceParam: string, accept: readonly string[], actor?: Actor): Promise<ManifestWithContent> {
     const reference = parseLookupReference(referenceParam);
     const repo = await this.deps.repositories.find(name);
     const m =
@@ -99,7 +115,9 @@ export class ManifestService {
         ? await this.deps.metadata.manifests.getByTag(repo.id, reference.tag)
         : await this.deps.metadata.manifests.get(repo.id, reference.digest.value);
     if (!m) throw manifestUnknown(referenceParam);
-    return this.negotiate(repo.id, m, reference, accept);
+    const served = await this.negotiate(repo.id, m, reference, accept);
+    this.deps.audit?.pulled(actor, reference.kind === 'tag' ? `${name.value}:${reference.tag}` : `${name.value}@${served.digest}`, repo.projectId);
+    return served;
   }
 
   async head(name: RepoName, referenceParam: string, accept: readonly string[]): Promise<ManifestRecord> {
@@ -115,18 +133,25 @@ export class ManifestService {
   }
 
   /** DELETE by digest removes the manifest and its tags; by tag removes only the tag. */
-  async delete(name: RepoName, referenceParam: string): Promise<void> {
+  async delete(name: RepoName, referenceParam: string, actor?: Actor): Promise<void> {
     const reference = parseLookupReference(referenceParam);
     const repo = await this.deps.repositories.find(name);
-    const deleted =
-      reference.kind === 'tag'
-        ? await this.deps.metadata.tags.delete(repo.id, reference.tag)
-        : await this.deps.metadata.transaction(async (tx) => {
-            const gone = await tx.manifests.delete(repo.id, reference.digest.value);
-            // the manifest was also linked as a blob of the repository when it was pushed
-            if (gone) await tx.blobs.unlink(repo.id, reference.digest.value);
-            return gone;
-          });
+    const at = this.deps.clock.now();
+    const record = { ...actorFields(actor), operation: 'delete', projectId: repo.projectId, result: 'success' as const, at };
+    const deleted = await this.deps.metadata.transaction(async (tx) => {
+      if (reference.kind === 'tag') {
+        const gone = await tx.tags.delete(repo.id, reference.tag);
+        if (gone) await tx.audit.append({ ...record, resourceType: 'tag', resource: `${name.value}:${reference.tag}` });
+        return gone;
+      }
+      const gone = await tx.manifests.delete(repo.id, reference.digest.value);
+      // the manifest was also linked as a blob of the repository when it was pushed
+      if (gone) {
+        await tx.blobs.unlink(repo.id, reference.digest.value);
+        await tx.audit.append({ ...record, resourceType: 'artifact', resource: `${name.value}@${reference.digest.value}` });
+      }
+      return gone;
+    });
     if (!deleted) throw manifestUnknown(referenceParam);
   }
 

@@ -4,6 +4,7 @@ import type { Project } from '../domain/records.js';
 import { isValidProjectName } from '../domain/repo-name.js';
 import type { Clock } from '../ports/clock.js';
 import type { Metadata, Page } from '../ports/metadata.js';
+import { type Actor, actorFields } from './audit.service.js';
 
 export interface ProjectView extends Project {
   ownerName: string | null;
@@ -28,7 +29,8 @@ export class ProjectService {
     },
   ) {}
 
-  async create(owner: Principal, input: { name: string; public: boolean }): Promise<Project> {
+  /** `ip`: the source address, for the audit log */
+  async create(owner: Principal, input: { name: string; public: boolean }, ip?: string): Promise<Project> {
     if (!isValidProjectName(input.name)) {
       throw badRequest(
         `project name ${JSON.stringify(input.name.slice(0, 300))} is invalid: use 1-255 lowercase letters, digits and . _ - , starting and ending with a letter or digit`,
@@ -39,6 +41,16 @@ export class ProjectService {
     const project = await this.deps.metadata.transaction(async (tx) => {
       const p = await tx.projects.create({ name: input.name, public: input.public, ownerId: owner.kind === 'user' ? owner.userId : null, now });
       if (owner.kind === 'user') await tx.members.add({ projectId: p.id, entityType: 'u', entityId: owner.userId, role: 'projectAdmin', now });
+      await tx.audit.append({
+        ...actorFields({ principal: owner, ...(ip ? { ip } : {}) }),
+        operation: 'create',
+        resourceType: 'project',
+        resource: p.name,
+        projectId: p.id,
+        result: 'success',
+        detail: { public: p.public },
+        at: now,
+      });
       return p;
     });
     this.deps.onChange?.(project.name);
@@ -77,16 +89,26 @@ export class ProjectService {
     return { total: page.total, items: await Promise.all(page.items.map((p) => this.view(p))) };
   }
 
-  async update(nameOrId: string, byId: boolean, patch: { public?: boolean }): Promise<void> {
+  async update(nameOrId: string, byId: boolean, patch: { public?: boolean }, actor?: Actor): Promise<void> {
     const p = await this.find(nameOrId, byId);
-    await this.deps.metadata.projects.update(p.id, { ...patch, now: this.deps.clock.now() });
+    const now = this.deps.clock.now();
+    await this.deps.metadata.transaction(async (tx) => {
+      await tx.projects.update(p.id, { ...patch, now });
+      await tx.audit.append({ ...actorFields(actor), operation: 'update', resourceType: 'project', resource: p.name, projectId: p.id, result: 'success', detail: { ...patch }, at: now });
+    });
     this.deps.onChange?.(p.name);
   }
 
   /** Harbor refuses to delete a project that still holds repositories (412). */
-  async delete(nameOrId: string, byId: boolean): Promise<void> {
+  async delete(nameOrId: string, byId: boolean, actor?: Actor): Promise<void> {
     const p = await this.find(nameOrId, byId);
-    if (!(await this.deps.metadata.projects.deleteIfEmpty(p.id))) {
+    const now = this.deps.clock.now();
+    const deleted = await this.deps.metadata.transaction(async (tx) => {
+      if (!(await tx.projects.deleteIfEmpty(p.id))) return false;
+      await tx.audit.append({ ...actorFields(actor), operation: 'delete', resourceType: 'project', resource: p.name, projectId: p.id, result: 'success', at: now });
+      return true;
+    });
+    if (!deleted) {
       throw preconditionFailed(`the project ${p.name} contains repositories and cannot be deleted`, { project: p.name });
     }
     this.deps.onChange?.(p.name);

@@ -77,7 +77,7 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
   app.post<{ Body: Static<typeof ProjectReq> }>('/api/v2.0/projects', { schema: { body: ProjectReq } }, async (req, reply) => {
     await requireApi(req, auth, 'create', systemResource('project'));
     const isPublic = req.body.public ?? req.body.metadata?.public === 'true';
-    const p = await projects.create(req.principal, { name: req.body.project_name, public: isPublic });
+    const p = await projects.create(req.principal, { name: req.body.project_name, public: isPublic }, req.ip);
     return reply.code(201).header('location', `/api/v2.0/projects/${p.id}`).send();
   });
 
@@ -124,7 +124,7 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
       const p = await projects.find(key, byId(req, key));
       await requireApi(req, auth, 'update', projectResource(p.name, 'project'));
       const pub = req.body.public ?? (req.body.metadata?.public === undefined ? undefined : req.body.metadata.public === 'true');
-      await projects.update(key, byId(req, key), pub === undefined ? {} : { public: pub });
+      await projects.update(key, byId(req, key), pub === undefined ? {} : { public: pub }, { principal: req.principal, ip: req.ip });
       return {};
     },
   );
@@ -136,7 +136,7 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
       throw e;
     });
     await requireApi(req, auth, 'delete', projectResource(p.name, 'project'));
-    await projects.delete(String(p.id), true);
+    await projects.delete(String(p.id), true, { principal: req.principal, ip: req.ip });
     return {};
   });
 }

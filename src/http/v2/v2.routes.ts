@@ -5,6 +5,7 @@ import { type Resource, repositoryResource, systemResource, TOKEN_ACTION } from 
 import type { UploadSession } from '../../domain/records.js';
 import { parseRepoName, type RepoName } from '../../domain/repo-name.js';
 import type { BlobUploadService, ByteRange } from '../../services/blob-upload.service.js';
+import type { Actor } from '../../services/audit.service.js';
 import type { BlobService } from '../../services/blob.service.js';
 import type { ManifestService } from '../../services/manifest.service.js';
 import type { TagService } from '../../services/tag.service.js';
@@ -84,6 +85,8 @@ async function handle(req: FastifyRequest, reply: FastifyReply, deps: V2Deps): P
 
 const repoResource = (name: RepoName): Resource => repositoryResource(name.value);
 
+const actorOf = (req: FastifyRequest): Actor => ({ principal: req.principal, ip: req.ip });
+
 /** A /v2 operation needs what its Docker token action stands for (pull, push, delete). */
 async function allow(req: FastifyRequest, reply: FastifyReply, deps: V2Deps, tokenAction: 'pull' | 'push' | 'delete', name: RepoName): Promise<void> {
   const { resource, action } = TOKEN_ACTION[tokenAction]!;
@@ -127,7 +130,7 @@ async function manifest(
       req.operation = method === 'GET' ? 'v2.manifest.get' : 'v2.manifest.head';
       await allow(req, reply, deps, 'pull', name);
       const accept = acceptList(req);
-      const m = method === 'GET' ? await deps.manifests.get(name, reference, accept) : await deps.manifests.head(name, reference, accept);
+      const m = method === 'GET' ? await deps.manifests.get(name, reference, accept, actorOf(req)) : await deps.manifests.head(name, reference, accept);
       reply
         .code(200)
         .header('content-type', m.mediaType)
@@ -140,7 +143,7 @@ async function manifest(
       req.operation = 'v2.manifest.put';
       await allow(req, reply, deps, 'push', name);
       const body = await readLimited(req.raw, deps.manifestMaxBytes, contentLength(req));
-      const r = await deps.manifests.put(name, reference, body, req.headers['content-type'], query.getAll('tag'));
+      const r = await deps.manifests.put(name, reference, body, req.headers['content-type'], query.getAll('tag'), actorOf(req));
       reply.code(201).header('location', `/v2/${name.value}/manifests/${r.digest}`).header('docker-content-digest', r.digest);
       if (r.subject) reply.header('oci-subject', r.subject);
       // dist-spec: one OCI-Tag header per tag that a push by digest with `?tag=` created
@@ -150,7 +153,7 @@ async function manifest(
     case 'DELETE':
       req.operation = 'v2.manifest.delete';
       await allow(req, reply, deps, 'delete', name);
-      await deps.manifests.delete(name, reference);
+      await deps.manifests.delete(name, reference, actorOf(req));
       return reply.code(202).header('content-length', '0').send();
     default:
       throw unsupported();
@@ -200,7 +203,7 @@ async function blob(req: FastifyRequest, reply: FastifyReply, deps: V2Deps, rout
     case 'DELETE':
       req.operation = 'v2.blob.delete';
       await allow(req, reply, deps, 'delete', name);
-      await deps.blobs.delete(name, digest);
+      await deps.blobs.delete(name, digest, actorOf(req));
       return reply.code(202).header('content-length', '0').send();
     default:
       throw unsupported();
