@@ -17,7 +17,7 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 /**
  * Starts Berth: database (migrated), first-start bootstrap (admin user, public `library`
- * project), the upload sweeper, then the listener.
+ * project), the sweeper of expired uploads and UI sessions, then the listener.
  */
 export async function startServer(config: Config, opts: { announce?: (line: string) => void } = {}): Promise<RunningServer> {
   const berth = await compose(config);
@@ -41,6 +41,12 @@ export async function startServer(config: Config, opts: { announce?: (line: stri
       logger.error({ err }, 'upload sweep failed');
     }
   };
+    try {
+      const n = await berth.sessions.sweep();
+      if (n) logger.info({ removed: n }, 'swept expired UI sessions');
+    } catch (err) {
+      logger.error({ err }, 'session sweep failed');
+    }
   await sweep();
   const timer = setInterval(sweep, config.uploads.sweepIntervalSeconds * 1000);
   timer.unref();

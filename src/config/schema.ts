@@ -75,6 +75,17 @@ export const ConfigSchema = T.Object(
         issuer: T.String({ default: 'berth-token-issuer' }),
         tokenTtlSeconds: T.Integer({ minimum: 60, maximum: 86_400, default: 1800 }),
         sessionTimeoutSeconds: T.Integer({ minimum: 60, default: 3600, description: 'idle time after which a UI session ends' }),
+        loginThrottle: T.Object(
+          {
+            maxFailuresPerUser: T.Integer({ minimum: 1, default: 5, description: 'failed logins of one username within the window that start a lockout' }),
+            maxFailuresPerAddress: T.Integer({ minimum: 1, default: 20, description: 'failed logins from one address (IPv6: one /64) within the window that start a lockout' }),
+            windowSeconds: T.Integer({ minimum: 1, default: 300 }),
+            lockoutSeconds: T.Integer({ minimum: 1, default: 60, description: 'the first lockout; each next one of the same key doubles' }),
+            maxLockoutSeconds: T.Integer({ minimum: 1, default: 1800 }),
+            maxTrackedKeys: T.Integer({ minimum: 100, default: 100_000, description: 'usernames and addresses remembered at once (bounded memory)' }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
         tokenKeyFile: T.Optional(T.String({ description: 'default: <dataDir>/keys/token-es256.jwk' })),
       },
       { default: {}, additionalProperties: false },

@@ -59,7 +59,7 @@ export async function authenticate(req: FastifyRequest, opts: AuthOptions): Prom
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon <= 0) throw unauthorized('malformed Basic credentials');
-    const p = await opts.access.authenticatePassword(decoded.slice(0, colon), decoded.slice(colon + 1));
+    const p = await opts.access.authenticatePassword(decoded.slice(0, colon), decoded.slice(colon + 1), { ip: req.ip, channel: 'basic' });
     if (!p) throw unauthorized('invalid username or password');
     return p;
   }

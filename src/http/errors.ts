@@ -17,6 +17,8 @@ export function replyError(err: unknown, req: FastifyRequest, reply: FastifyRepl
     ? { errors: [{ code: e.code, message: e.message, ...(e.detail !== undefined ? { detail: e.detail } : {}) }] }
     : { errors: [{ code: e.code, message: e.message }] };
   reply.code(status).header('content-type', 'application/json; charset=utf-8');
+  const retryAfter = (e.detail as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (e.code === 'TOOMANYREQUESTS' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   if (req.method === 'HEAD') return reply.send();
   return reply.send(body);
 }

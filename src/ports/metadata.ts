@@ -95,6 +95,33 @@ export interface RepositoryRepo {
   ensure(projectId: number, name: string, now: number): Promise<Repository>;
   /** catalog order: byte order of names, after `last` */
   listNames(opts: { last?: string; limit: number }): Promise<string[]>;
+  list(filter: UserFilter, page: { offset: number; limit: number; sort?: UserSort }): Promise<Page<User>>;
+  /** false when the user does not exist */
+  update(id: number, patch: { email?: string; realname?: string; comment?: string; now: number }): Promise<boolean>;
+  setSysadmin(id: number, sysadmin: boolean, now: number): Promise<boolean>;
+  /** deletes the user and its project memberships (sessions and group links cascade) */
+  delete(id: number): Promise<boolean>;
+  count(filter: { sysadmin?: boolean }): Promise<number>;
+  /** whether another user (not `exceptId`) has this email address */
+  emailTaken(email: string, exceptId?: number): Promise<boolean>;
+  /**
+   * Locks the sysadmin rows until the transaction ends and returns their ids, so that two
+   * concurrent demotions cannot both leave "another" admin (the last-admin rule).
+   */
+  lockSysadmins(): Promise<number[]>;
+}
+
+export interface UserFilter {
+  username?: string;
+  /** case-insensitive substring of the username */
+  usernameLike?: string;
+  email?: string;
+  emailLike?: string;
+}
+
+export interface UserSort {
+  by: 'username' | 'createdAt' | 'updatedAt' | 'id';
+  desc: boolean;
   touch(id: number, now: number): Promise<void>;
 }
 

@@ -13,6 +13,7 @@ export interface SessionRepo {
   /** slides the expiry of an active session */
   touch(id: string, expiresAt: number): Promise<void>;
   delete(id: string): Promise<boolean>;
-  deleteForUser(userId: number): Promise<number>;
+  /** every session of the user, but `exceptId` when given */
+  deleteForUser(userId: number, exceptId?: string): Promise<number>;
   deleteExpired(now: number): Promise<number>;
 }

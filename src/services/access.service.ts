@@ -19,6 +19,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Metadata } from '../ports/metadata.js';
 import type { PasswordHasher } from '../ports/password-hasher.js';
 import type { TokenSigner } from '../ports/token-signer.js';
+import type { LoginSource, PasswordGuard } from './login-throttle.js';
 import { TtlCache } from './ttl-cache.js';
 
 export interface AccessConfig {
@@ -61,6 +62,7 @@ export class AccessService {
   private projectCreation: { value: Facts['projectCreation']; at: number } | undefined;
   private dummyHash: Promise<string> | undefined;
   private external: ExternalAuthenticator | undefined;
+  private loginThrottle: PasswordGuard | undefined;
 
   constructor(
     private readonly deps: {
@@ -84,11 +86,22 @@ export class AccessService {
     this.passwordCache.clear();
   }
 
+  /** Failed-login throttling around every password check (src/services/login-throttle.ts). */
+  useLoginThrottle(t: PasswordGuard | undefined): void {
+    this.loginThrottle = t;
+  }
+
   /**
    * Basic credentials: a robot account (`robot$…` and its secret), a local user's password, an
    * OIDC user's CLI secret, or a directory user's password through the external authenticator.
+   * Every check passes the login throttle; `source` adds the per-address limit.
    */
-  async authenticatePassword(username: string, password: string): Promise<Principal | undefined> {
+  async authenticatePassword(username: string, password: string, source?: LoginSource): Promise<Principal | undefined> {
+    const check = () => this.checkPassword(username, password);
+    return this.loginThrottle ? this.loginThrottle.guard(username, password, source, check) : check();
+  }
+
+  private async checkPassword(username: string, password: string): Promise<Principal | undefined> {
     const key = createHash('sha256').update(username).update('\0').update(password).digest('base64');
     const cached = this.passwordCache.get(key);
     if (username.startsWith(ROBOT_PREFIX)) return this.authenticateRobot(username, password, key, cached?.check);

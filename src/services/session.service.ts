@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Principal } from '../domain/permission.js';
 import type { Clock } from '../ports/clock.js';
-import type { Metadata } from '../ports/metadata.js';
+import type { Metadata, MetadataRepos } from '../ports/metadata.js';
 import { TtlCache } from './ttl-cache.js';
 
 export interface SessionConfig {
@@ -36,12 +36,13 @@ export class SessionService {
     this.cache = new TtlCache(10_000, () => deps.clock.now());
   }
 
-  async open(userId: number): Promise<OpenSession> {
+  /** `repos` joins the caller's transaction (the login and its audit record commit together). */
+  async open(userId: number, repos: Pick<MetadataRepos, 'sessions'> = this.deps.metadata): Promise<OpenSession> {
     const cookie = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const now = this.deps.clock.now();
     const expiresAt = now + this.deps.config.timeoutMs;
-    await this.deps.metadata.sessions.create({ id: hashOf(cookie), userId, csrfToken, createdAt: now, expiresAt });
+    await repos.sessions.create({ id: hashOf(cookie), userId, csrfToken, createdAt: now, expiresAt });
     return { cookie, csrfToken, expiresAt };
   }
 
@@ -66,16 +67,16 @@ export class SessionService {
     return resolved;
   }
 
-  async close(cookie: string): Promise<void> {
+  async close(cookie: string, repos: Pick<MetadataRepos, 'sessions'> = this.deps.metadata): Promise<void> {
     const id = hashOf(cookie);
     this.cache.delete(id);
-    await this.deps.metadata.sessions.delete(id);
+    await repos.sessions.delete(id);
   }
 
-  /** Ends every session of a user (password change, deletion, demotion). */
-  async closeAllOf(userId: number): Promise<void> {
-    this.cache.deleteWhere((_, s) => s.principal.userId === userId);
-    await this.deps.metadata.sessions.deleteForUser(userId);
+  /** Ends every session of a user (password change, deletion) but `exceptId` (the caller's own). */
+  async closeAllOf(userId: number, opts: { exceptId?: string; repos?: Pick<MetadataRepos, 'sessions'> } = {}): Promise<void> {
+    this.cache.deleteWhere((id, s) => s.principal.userId === userId && id !== opts.exceptId);
+    await (opts.repos ?? this.deps.metadata).sessions.deleteForUser(userId, opts.exceptId);
   }
 
   async sweep(): Promise<number> {

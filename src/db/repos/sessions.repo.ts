@@ -26,8 +26,10 @@ export class KyselySessionRepo implements SessionRepo {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async deleteForUser(userId: number): Promise<number> {
-    const r = await this.db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
+  async deleteForUser(userId: number, exceptId?: string): Promise<number> {
+    let q = this.db.deleteFrom('sessions').where('user_id', '=', userId);
+    if (exceptId !== undefined) q = q.where('id', '<>', exceptId);
+    const r = await q.executeTakeFirst();
     return Number(r.numDeletedRows);
   }
 

@@ -1,14 +1,14 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { conflict } from '../../domain/errors.js';
 import type { User } from '../../domain/records.js';
-import type { UserRepo } from '../../ports/metadata.js';
+import type { Page, UserFilter, UserRepo, UserSort } from '../../ports/metadata.js';
 import { isUniqueViolation } from '../errors.js';
 import type { PreparedQueries } from '../prepared.js';
 import type { DB, UsersTable } from '../schema.js';
 
-const COLUMNS = ['id', 'username', 'email', 'realname', 'comment', 'sysadmin', 'created_at', 'updated_at', 'auth_source', 'external_id'] as const;
+export const COLUMNS = ['id', 'username', 'email', 'realname', 'comment', 'sysadmin', 'created_at', 'updated_at', 'auth_source', 'external_id'] as const;
 
-const toUser = (r: Pick<Selectable<UsersTable>, (typeof COLUMNS)[number]>): User => ({
+export const toUser = (r: Pick<Selectable<UsersTable>, (typeof COLUMNS)[number]>): User => ({
   id: r.id,
   username: r.username,
   email: r.email,
@@ -83,4 +83,79 @@ export class KyselyUserRepo implements UserRepo {
   async setPassword(userId: number, passwordHash: string, now: number): Promise<void> {
     await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', userId).execute();
   }
+
+  async list(f: UserFilter, page: { offset: number; limit: number; sort?: UserSort }): Promise<Page<User>> {
+    let q = this.db.selectFrom('users');
+    if (f.username !== undefined) q = q.where('username', '=', f.username);
+    if (f.email !== undefined) q = q.where('email', '=', f.email);
+    // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not
+    if (f.usernameLike !== undefined) q = q.where(sql<boolean>`lower(username) like lower(${likePattern(f.usernameLike)}) escape '\\'`);
+    if (f.emailLike !== undefined) q = q.where(sql<boolean>`lower(email) like lower(${likePattern(f.emailLike)}) escape '\\'`);
+    const sort = page.sort ?? { by: 'username', desc: false };
+    const column = SORT_COLUMNS[sort.by];
+    const [rows, count] = await Promise.all([
+      q
+        .select(COLUMNS)
+        .orderBy(column, sort.desc ? 'desc' : 'asc')
+        .orderBy('id')
+        .limit(page.limit)
+        .offset(page.offset)
+        .execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items: rows.map(toUser), total: Number(count.n) };
+  }
+
+  async update(id: number, patch: { email?: string; realname?: string; comment?: string; now: number }): Promise<boolean> {
+    const r = await this.db
+      .updateTable('users')
+      .set({
+        updated_at: patch.now,
+        ...(patch.email !== undefined ? { email: patch.email } : {}),
+        ...(patch.realname !== undefined ? { realname: patch.realname } : {}),
+        ...(patch.comment !== undefined ? { comment: patch.comment } : {}),
+      })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async setSysadmin(id: number, sysadmin: boolean, now: number): Promise<boolean> {
+    const r = await this.db.updateTable('users').set({ sysadmin: sysadmin ? 1 : 0, updated_at: now }).where('id', '=', id).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async delete(id: number): Promise<boolean> {
+    // project_members.entity_id names a user or a group, so it has no foreign key to cascade
+    await this.db.deleteFrom('project_members').where('entity_type', '=', 'u').where('entity_id', '=', id).execute();
+    const r = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async count(f: { sysadmin?: boolean }): Promise<number> {
+    let q = this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (f.sysadmin !== undefined) q = q.where('sysadmin', '=', f.sysadmin ? 1 : 0);
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+
+  async emailTaken(email: string, exceptId?: number): Promise<boolean> {
+    let q = this.db.selectFrom('users').select('id').where(sql<boolean>`lower(email) = lower(${email})`);
+    if (exceptId !== undefined) q = q.where('id', '<>', exceptId);
+    return (await q.limit(1).executeTakeFirst()) !== undefined;
+  }
+
+  async lockSysadmins(): Promise<number[]> {
+    // A no-op UPDATE takes the row locks on both dialects (SQLite has no SELECT … FOR UPDATE). On
+    // PostgreSQL a concurrent transaction waits here, then re-checks `sysadmin = 1` against the
+    // committed row, so it counts the admins the first one left.
+    const rows = await this.db.updateTable('users').set({ sysadmin: sql<number>`sysadmin` }).where('sysadmin', '=', 1).returning('id').execute();
+    return rows.map((r) => r.id);
+  }
+}
+
+const SORT_COLUMNS = { username: 'username', createdAt: 'created_at', updatedAt: 'updated_at', id: 'id' } as const;
+
+/** A LIKE pattern matching `text` literally anywhere. */
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
