@@ -38,8 +38,21 @@ const MemberReq = T.Object(
 
 const RoleReq = T.Object({ role_id: T.Integer() }, { additionalProperties: false });
 
+const MemberEntity = T.Object(
+  {
+    id: T.Integer(),
+    project_id: T.Integer(),
+    entity_name: T.String(),
+    role_name: T.String({ description: 'projectAdmin, maintainer, developer, guest or limitedGuest' }),
+    role_id: T.Integer({ description: '1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest' }),
+    entity_id: T.Integer({ description: 'the user id or the user group id' }),
+    entity_type: T.Union([T.Literal('u'), T.Literal('g')], { description: 'u for a user, g for a group' }),
+  },
+  { description: "Harbor's ProjectMemberEntity" },
+);
+
 /** Harbor's ProjectMemberEntity. */
-function memberJson(m: ProjectMember) {
+function memberJson(m: ProjectMember): Static<typeof MemberEntity> {
   return {
     id: m.id,
     project_id: m.projectId,
@@ -69,7 +82,7 @@ export async function memberRoutes(app: FastifyInstance, deps: { members: Member
 
   app.get<{ Params: Static<typeof ProjectParams>; Querystring: Static<typeof ListQuery> }>(
     '/api/v2.0/projects/:project_name_or_id/members',
-    { schema: { params: ProjectParams, querystring: ListQuery } },
+    { schema: { params: ProjectParams, querystring: ListQuery, response: { 200: T.Array(MemberEntity) } } },
     async (req, reply) => {
       const project = await authorised(req, req.params.project_name_or_id, 'list');
       const w = pageWindow(req.query);
@@ -104,7 +117,7 @@ export async function memberRoutes(app: FastifyInstance, deps: { members: Member
     },
   );
 
-  app.get<{ Params: Static<typeof MemberParams> }>('/api/v2.0/projects/:project_name_or_id/members/:mid', { schema: { params: MemberParams } }, async (req) => {
+  app.get<{ Params: Static<typeof MemberParams> }>('/api/v2.0/projects/:project_name_or_id/members/:mid', { schema: { params: MemberParams, response: { 200: MemberEntity } } }, async (req) => {
     const project = await authorised(req, req.params.project_name_or_id, 'read');
     return memberJson(await members.get(project, req.params.mid));
   });

@@ -50,8 +50,38 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Harbor counts expires_at in seconds since the epoch */
 const expiresAt = (ms: number) => (ms === -1 ? -1 : Math.floor(ms / 1000));
 
+const RobotJson = T.Object(
+  {
+    id: T.Integer(),
+    name: T.String({ description: 'robot$<name>, or robot$<project>+<name> for a project robot' }),
+    description: T.String(),
+    level: T.String({ description: 'system or project' }),
+    duration: T.Integer({ description: 'days; -1 never expires' }),
+    editable: T.Boolean(),
+    disable: T.Boolean(),
+    expires_at: T.Integer({ description: 'seconds since the epoch; -1 never' }),
+    permissions: T.Array(
+      T.Object({ kind: T.String(), namespace: T.String(), access: T.Array(T.Object({ resource: T.String(), action: T.String() })) }),
+    ),
+    creation_time: T.String({ format: 'date-time' }),
+    update_time: T.String({ format: 'date-time' }),
+  },
+  { description: "Harbor's Robot (the secret is never shown again)" },
+);
+
+const RobotCreated = T.Object(
+  {
+    id: T.Integer(),
+    name: T.String(),
+    secret: T.String({ description: 'shown this once; only its hash is stored' }),
+    creation_time: T.String({ format: 'date-time' }),
+    expires_at: T.Integer(),
+  },
+  { description: "Harbor's RobotCreated" },
+);
+
 /** Harbor's Robot JSON (never the secret). */
-function robotJson(r: RobotRecord) {
+function robotJson(r: RobotRecord): Static<typeof RobotJson> {
   return {
     id: r.id,
     name: r.name,
@@ -93,7 +123,7 @@ export async function robotRoutes(app: FastifyInstance, deps: { robots: RobotSer
     if (req.principal.kind === 'anonymous') throw unauthorized('UnAuthorized');
   };
 
-  app.post<{ Body: Static<typeof RobotCreate> }>('/api/v2.0/robots', { schema: { body: RobotCreate } }, async (req, reply) => {
+  app.post<{ Body: Static<typeof RobotCreate> }>('/api/v2.0/robots', { schema: { body: RobotCreate, response: { 201: RobotCreated } } }, async (req, reply) => {
     signedIn(req);
     const draft = robots.draft(req.body);
     await requireApi(req, auth, 'create', draft.resource);
@@ -104,7 +134,7 @@ export async function robotRoutes(app: FastifyInstance, deps: { robots: RobotSer
       .send({ id: robot.id, name: robot.name, secret, creation_time: iso(robot.createdAt), expires_at: expiresAt(robot.expiresAt) });
   });
 
-  app.get<{ Querystring: Static<typeof ListQuery> }>('/api/v2.0/robots', { schema: { querystring: ListQuery } }, async (req, reply) => {
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/api/v2.0/robots', { schema: { querystring: ListQuery, response: { 200: T.Array(RobotJson) } } }, async (req, reply) => {
     signedIn(req);
     const q = robotQuery(req.query.q);
     const level = q.level ?? 'system';
@@ -124,7 +154,7 @@ export async function robotRoutes(app: FastifyInstance, deps: { robots: RobotSer
     return page.items.map(robotJson);
   });
 
-  app.get<{ Params: Static<typeof IdParams> }>('/api/v2.0/robots/:robot_id', { schema: { params: IdParams } }, async (req) => {
+  app.get<{ Params: Static<typeof IdParams> }>('/api/v2.0/robots/:robot_id', { schema: { params: IdParams, response: { 200: RobotJson } } }, async (req) => {
     signedIn(req);
     const r = await robots.get(req.params.robot_id);
     await requireApi(req, auth, 'read', robots.resourceOf(r));
@@ -154,7 +184,7 @@ export async function robotRoutes(app: FastifyInstance, deps: { robots: RobotSer
 
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof RobotSec> }>(
     '/api/v2.0/robots/:robot_id',
-    { schema: { params: IdParams, body: RobotSec } },
+    { schema: { params: IdParams, body: RobotSec, response: { 200: RobotSec } } },
     async (req) => {
       signedIn(req);
       const r = await robots.get(req.params.robot_id);
