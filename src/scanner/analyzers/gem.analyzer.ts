@@ -1,4 +1,3 @@
-import { baseName } from '../layer-paths.js';
 import type { Analyzer } from './analyzer.js';
 
 // RubyGems installs `<gem dir>/specifications/<name>-<version>.gemspec` (and default gems under
@@ -16,13 +15,7 @@ export function gemAnalyzer(): Analyzer {
       const text = data.toString('utf8');
       const name = /\.name\s*=\s*["']([^"'\n]+)["']/.exec(text)?.[1];
       const version = /\.version\s*=\s*["']([^"'\n]+)["']/.exec(text)?.[1];
-      if (name && version && /^[A-Za-z0-9._-]+$/.test(name)) {
-        ctx.addPackage({ type: 'gem', name, version, path });
-        return;
-      }
-      // fall back on the file name, `<name>-<version>.gemspec`
-      const m = /^(.+)-(\d[^-]*)\.gemspec$/.exec(baseName(path));
-      if (m) ctx.addPackage({ type: 'gem', name: m[1]!, version: m[2]!, path });
+      if (name && version && /^[A-Za-z0-9._-]+$/.test(name)) ctx.addPackage({ type: 'gem', name, version, path });
       else ctx.warn({ code: 'malformed', message: 'gem: gemspec without a name and version', path });
     },
   };

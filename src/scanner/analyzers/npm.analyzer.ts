@@ -71,8 +71,8 @@ interface LockEntry {
 /** package-lock.json: v2/v3 `packages` keyed by install path; v1 nested `dependencies`. */
 function packageLock(path: string, json: unknown, ctx: AnalyzerContext): void {
   const lock = json as { lockfileVersion?: unknown; packages?: unknown; dependencies?: unknown } | null;
-  if (!lock || typeof lock !== 'object') {
-    ctx.warn({ code: 'malformed', message: 'npm: lock file is not an object', path });
+  if (!lock || typeof lock !== 'object' || Array.isArray(lock) || (typeof lock.packages !== 'object' && typeof lock.dependencies !== 'object')) {
+    ctx.warn({ code: 'malformed', message: 'npm: lock file without packages or dependencies', path });
     return;
   }
   if (lock.packages && typeof lock.packages === 'object') {
