@@ -3,9 +3,11 @@ import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { argon2Hasher } from './crypto/argon2.hasher.js';
+import { loadAesGcmSealer } from './crypto/aes-gcm.sealer.js';
 import { loadEs256Signer } from './crypto/jose.signer.js';
 import { openMetadata } from './db/metadata.js';
 import { buildApp } from './http/app.js';
+import { OpenidOidcClient } from './identity/oidc/openid.client.js';
 import type { Metadata } from './ports/metadata.js';
 import type { StorageDriver } from './ports/storage-driver.js';
 import { systemClock } from './ports/clock.js';
@@ -14,6 +16,7 @@ import { BlobUploadService } from './services/blob-upload.service.js';
 import { BlobService } from './services/blob.service.js';
 import { HealthService } from './services/health.service.js';
 import { ManifestService } from './services/manifest.service.js';
+import { OidcService } from './services/oidc.service.js';
 import { MemberService } from './services/member.service.js';
 import { ProjectService } from './services/project.service.js';
 import { RepositoryResolver } from './services/repositories.js';
@@ -80,6 +83,16 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     config: { service: config.auth.service, issuer: config.auth.issuer, tokenTtlSeconds: config.auth.tokenTtlSeconds },
   });
   const sessions = new SessionService({ metadata, clock, config: { timeoutMs: config.auth.sessionTimeoutSeconds * 1000 } });
+  const sealer = await loadAesGcmSealer(resolve(config.auth.secretKeyFile ?? join(dataDir, 'keys', 'secret.key')));
+  const oidc = new OidcService({
+    metadata,
+    client: new OpenidOidcClient(() => clock.now()),
+    sessions,
+    hasher: argon2Hasher,
+    sealer,
+    clock,
+    onCredentialsChanged: (id) => access.forgetUser(id),
+  });
   const repositories = new RepositoryResolver({ metadata, clock });
   const users = new UserService({ metadata, hasher: argon2Hasher, clock, onCredentialsChanged: (id) => access.forgetUser(id) });
   const projects = new ProjectService({ metadata, clock, onChange: (name) => access.forgetProject(name) });
@@ -109,6 +122,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     logger,
     access,
     sessions,
+    oidc,
     blobs,
     uploads,
     manifests,

@@ -87,6 +87,7 @@ export const ConfigSchema = T.Object(
           { default: {}, additionalProperties: false },
         ),
         tokenKeyFile: T.Optional(T.String({ description: 'default: <dataDir>/keys/token-es256.jwk' })),
+        secretKeyFile: T.Optional(T.String({ description: 'AES key sealing stored secrets (OIDC CLI secrets); default: <dataDir>/keys/secret.key' })),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -7,6 +7,7 @@ import { KyselyBlobRepo } from './repos/blobs.repo.js';
 import { KyselySessionRepo } from './repos/sessions.repo.js';
 import { KyselyConfigRepo } from './repos/config.repo.js';
 import { KyselyGroupRepo } from './repos/groups.repo.js';
+import { KyselyOidcRepo } from './repos/oidc.repo.js';
 import { KyselyMemberRepo } from './repos/members.repo.js';
 import { KyselyRobotRepo } from './repos/robots.repo.js';
 import { KyselyManifestRepo } from './repos/manifests.repo.js';
@@ -26,6 +27,7 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries, dialect: Dialect): M
     groups: new KyselyGroupRepo(db),
     robots: new KyselyRobotRepo(db),
     config: new KyselyConfigRepo(db),
+    oidc: new KyselyOidcRepo(db),
     projects: new KyselyProjectRepo(db),
     users: new KyselyUserRepo(db, prepared),
     repositories: new KyselyRepositoryRepo(db, prepared),

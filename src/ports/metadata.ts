@@ -12,6 +12,7 @@ import type { Descriptor } from '../domain/manifest.js';
 import type { AuditRepo } from './audit-repo.js';
 import type { SessionRepo } from './session-repo.js';
 import type { ConfigRepo, GroupRepo, MemberRepo, RobotRepo } from './identity-repos.js';
+import type { OidcRepo } from './oidc-repo.js';
 
 /**
  * The metadata port: one interface per table group, and a unit of work that runs a function
@@ -33,6 +34,7 @@ export interface MetadataRepos {
   groups: GroupRepo;
   robots: RobotRepo;
   config: ConfigRepo;
+  oidc: OidcRepo;
   projects: ProjectRepo;
   users: UserRepo;
   repositories: RepositoryRepo;
