@@ -2,10 +2,21 @@
 # Regenerates test/fixtures/versions/: version pairs drawn from ../shared/vulndata (and edge
 # cases in corpus.py), each ordered by the ecosystem's own reference implementation. Tests read
 # only the committed files; run this after changing corpus.py or to check a new tool version.
-# Needs (Debian packages): dpkg, python3-rpm, python3-packaging, golang-go,
-# golang-golang-x-mod-dev, cargo + librust-semver-dev, default-jdk + maven (maven-artifact 3.9 jar,
-# MAVEN_ARTIFACT_JAR), ruby; and node_modules/semver (npm's semver, already in the lock file).
+# The reference tools are Debian packages installed below (not part of the test dependencies:
+# the tests need none of them), plus the maven-artifact 3.9 jar (MAVEN_ARTIFACT_JAR, from a
+# local Maven repository) and node_modules/semver (npm's semver, already in the lock file).
 set -euo pipefail
+REFERENCE_PACKAGES=(dpkg python3-rpm python3-packaging golang-go golang-golang-x-mod-dev cargo librust-semver-dev ruby default-jdk-headless)
+missing=()
+for p in "${REFERENCE_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# cargo may come from rustup instead of Debian; any cargo on PATH will do
+if command -v cargo >/dev/null; then missing=("${missing[@]/cargo}"); fi
+read -r -a missing <<< "${missing[*]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+fi
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
 vulndata="${VULNDATA:-$root/../shared/vulndata}"
