@@ -19,6 +19,10 @@ import { ManifestService } from './services/manifest.service.js';
 import { OidcService } from './services/oidc.service.js';
 import { MemberService } from './services/member.service.js';
 import { ProjectService } from './services/project.service.js';
+import { ArtifactService } from './services/artifact.service.js';
+import { LabelService } from './services/label.service.js';
+import { RepositoryService } from './services/repository.service.js';
+import { SearchService } from './services/search.service.js';
 import { RepositoryResolver } from './services/repositories.js';
 import { RobotService } from './services/robot.service.js';
 import { SessionService } from './services/session.service.js';
@@ -96,6 +100,10 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   const repositories = new RepositoryResolver({ metadata, clock });
   const users = new UserService({ metadata, hasher: argon2Hasher, clock, onCredentialsChanged: (id) => access.forgetUser(id) });
   const projects = new ProjectService({ metadata, clock, onChange: (name) => access.forgetProject(name) });
+  const repositoryCatalog = new RepositoryService({ metadata, access, clock });
+  const artifacts = new ArtifactService({ metadata, storage, clock });
+  const labels = new LabelService({ metadata, clock });
+  const search = new SearchService({ metadata, access, projects });
   const members = new MemberService({ metadata, clock, onChange: () => access.forgetDecisions() });
   const robots = new RobotService({ metadata, hasher: argon2Hasher, clock, access, onChange: () => access.forgetDecisions() });
   const uploads = new BlobUploadService({
@@ -128,6 +136,10 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     manifests,
     tags,
     projects,
+    repositories: repositoryCatalog,
+    artifacts,
+    labels,
+    search,
     members,
     robots,
     health,

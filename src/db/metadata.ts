@@ -3,6 +3,9 @@ import type { Metadata, MetadataRepos } from '../ports/metadata.js';
 import { type DatabaseOptions, type Dialect, openKysely } from './dialect.js';
 import { migrate } from './migrator.js';
 import { KyselyAuditRepo } from './repos/audit.repo.js';
+import { KyselyArtifactRepo } from './repos/artifacts.repo.js';
+import { KyselyCatalogRepo } from './repos/catalog.repo.js';
+import { KyselyLabelRepo } from './repos/labels.repo.js';
 import { KyselyBlobRepo } from './repos/blobs.repo.js';
 import { KyselySessionRepo } from './repos/sessions.repo.js';
 import { KyselyConfigRepo } from './repos/config.repo.js';
@@ -35,6 +38,9 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries, dialect: Dialect): M
     manifests: new KyselyManifestRepo(db, prepared),
     tags: new KyselyTagRepo(db, prepared),
     uploads: new KyselyUploadRepo(db, prepared),
+    catalog: new KyselyCatalogRepo(db),
+    artifacts: new KyselyArtifactRepo(db, dialect),
+    labels: new KyselyLabelRepo(db),
   };
 }
 

@@ -44,13 +44,16 @@ export interface TypeSelector {
   exact: string[];
   prefix?: string;
   indexWithoutArtifactType: boolean;
+  /** UNKNOWN: neither a known type nor a vendor media type */
+  unknown?: boolean;
 }
 
 export function typeSelector(type: string): TypeSelector {
   const t = type.toUpperCase();
   const exact = [...((CONFIG_TYPES as Record<string, readonly string[]>)[t] ?? [])];
   if (exact.length) return { exact, indexWithoutArtifactType: t === 'IMAGE' };
-  if (t === 'UNKNOWN' || !/^[A-Z0-9_-]+$/.test(t)) return { exact: [], indexWithoutArtifactType: false };
+  if (t === 'UNKNOWN') return { exact: [], indexWithoutArtifactType: false, unknown: true };
+  if (!/^[A-Z0-9_-]+$/.test(t)) return { exact: [], indexWithoutArtifactType: false };
   return { exact: [], prefix: `application/vnd.${t.toLowerCase()}.`, indexWithoutArtifactType: false };
 }
 

@@ -16,6 +16,16 @@ import type { TagService } from '../services/tag.service.js';
 import { memberRoutes } from './api/members.routes.js';
 import { oidcRoutes } from './api/oidc.routes.js';
 import { projectRoutes } from './api/projects.routes.js';
+import { artifactRoutes } from './api/artifacts.routes.js';
+import { labelRoutes } from './api/labels.routes.js';
+import { repositoryRoutes } from './api/repositories.routes.js';
+import { canonicalRepositoryUrl } from './api/repository-path.js';
+import { searchRoutes } from './api/search.routes.js';
+import { statisticsRoutes } from './api/statistics.routes.js';
+import type { ArtifactService } from '../services/artifact.service.js';
+import type { LabelService } from '../services/label.service.js';
+import type { RepositoryService } from '../services/repository.service.js';
+import type { SearchService } from '../services/search.service.js';
 import { robotRoutes } from './api/robots.routes.js';
 import { type SystemInfo, systemRoutes } from './api/system.routes.js';
 import { type AuthOptions, authenticate, CSRF_HEADER } from './auth.js';
@@ -34,6 +44,10 @@ export interface AppDeps {
   manifests: ManifestService;
   tags: TagService;
   projects: ProjectService;
+  repositories: RepositoryService;
+  artifacts: ArtifactService;
+  labels: LabelService;
+  search: SearchService;
   members: MemberService;
   robots: RobotService;
   health: HealthService;
@@ -54,6 +68,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     // Fastify's own router must not reinterpret /v2 paths: they go to one tested parser
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 1000 },
+    // Harbor repository names with a plain `/` are served as if sent encoded
+    rewriteUrl: (req) => canonicalRepositoryUrl(req.url ?? '/'),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     // unknown keys are an error (Harbor's own fields are all declared), never silently dropped
@@ -106,6 +122,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     await systemRoutes(api, { health: deps.health, info: deps.info });
     await projectRoutes(api, { projects: deps.projects, auth });
+    await repositoryRoutes(api, { repositories: deps.repositories, auth });
+    await artifactRoutes(api, { artifacts: deps.artifacts, auth });
+    await labelRoutes(api, { labels: deps.labels, auth });
+    await searchRoutes(api, { search: deps.search });
+    await statisticsRoutes(api, { search: deps.search });
     await oidcRoutes(api, { oidc: deps.oidc, auth });
     await memberRoutes(api, { members: deps.members, projects: deps.projects, auth });
     await robotRoutes(api, { robots: deps.robots, auth });

@@ -10,6 +10,7 @@ import type {
 } from '../domain/records.js';
 import type { Descriptor } from '../domain/manifest.js';
 import type { AuditRepo } from './audit-repo.js';
+import type { ArtifactRepo, CatalogRepo, LabelRepo } from './catalog-repos.js';
 import type { SessionRepo } from './session-repo.js';
 import type { ConfigRepo, GroupRepo, MemberRepo, RobotRepo } from './identity-repos.js';
 import type { OidcRepo } from './oidc-repo.js';
@@ -42,6 +43,9 @@ export interface MetadataRepos {
   manifests: ManifestRepo;
   tags: TagRepo;
   uploads: UploadRepo;
+  catalog: CatalogRepo;
+  artifacts: ArtifactRepo;
+  labels: LabelRepo;
 }
 
 export interface Page<T> {
