@@ -67,9 +67,14 @@ export function readZipDirectory(b: Buffer): ZipEntry[] {
         const len = b.readUInt16LE(x + 2);
         if (id === 1) {
           let q = x + 4;
-          if (size === 0xffffffff && q + 8 <= xe) (size = Number(b.readBigUInt64LE(q))), (q += 8);
-          if (compressedSize === 0xffffffff && q + 8 <= xe) (compressedSize = Number(b.readBigUInt64LE(q))), (q += 8);
-          if (localOffset === 0xffffffff && q + 8 <= xe) localOffset = Number(b.readBigUInt64LE(q));
+          const next = (): number => {
+            const v = q + 8 <= xe ? Number(b.readBigUInt64LE(q)) : -1;
+            q += 8;
+            return v;
+          };
+          if (size === 0xffffffff) size = next();
+          if (compressedSize === 0xffffffff) compressedSize = next();
+          if (localOffset === 0xffffffff) localOffset = next();
           break;
         }
         x += 4 + len;
@@ -87,7 +92,7 @@ export function readZipEntry(b: Buffer, e: ZipEntry, maxBytes: number): Buffer {
   if (o < 0 || o + 30 > b.length || b.readUInt32LE(o) !== LFH) throw new Error(`zip: local header of ${e.name} out of place`);
   const start = o + 30 + b.readUInt16LE(o + 26) + b.readUInt16LE(o + 28);
   const end = start + e.compressedSize;
-  if (end > b.length) throw new Error(`zip: ${e.name} runs past the archive`);
+  if (e.compressedSize < 0 || end > b.length) throw new Error(`zip: ${e.name} runs past the archive`);
   const raw = b.subarray(start, end);
   if (e.method === 0) {
     if (raw.length > maxBytes) throw new RangeError(`zip: ${e.name} is larger than ${maxBytes} bytes`);
