@@ -1,8 +1,7 @@
 import { badRequest } from '../domain/errors.js';
-import { principalName } from '../domain/permission.js';
+import { type Principal, principalName } from '../domain/permission.js';
 import type { Clock } from '../ports/clock.js';
 import type { Metadata } from '../ports/metadata.js';
-import type { Actor } from './user.service.js';
 
 type Scalar = string | number | boolean;
 
@@ -178,7 +177,7 @@ export class ConfigService {
    * is stored unless all are valid. Harbor's rule: auth_mode changes only while no user but
    * administrators exists (the others would be stranded in the old mode).
    */
-  async update(actor: Actor, patch: Record<string, unknown>): Promise<void> {
+  async update(actor: { principal: Principal; ip: string }, patch: Record<string, unknown>): Promise<void> {
     const problems: string[] = [];
     const wanted: Partial<Record<SettingKey, Scalar>> = {};
     for (const [k, v] of Object.entries(patch)) {

@@ -11,12 +11,12 @@ const Configurations = T.Record(T.String(), T.Unknown());
 export async function configRoutes(app: FastifyInstance, deps: { config: ConfigService; auth: AuthOptions }): Promise<void> {
   const { config, auth } = deps;
 
-  app.get('/api/v2.0/configurations', async (req) => {
+  app.get('/api/v2.0/configurations', { schema: { tags: ['configure'], operationId: 'getConfigurations', summary: 'System settings (system admins); secrets are left out' } }, async (req) => {
     await requireApi(req, auth, 'read', systemResource('configuration'));
     return config.response();
   });
 
-  app.put<{ Body: Record<string, unknown> }>('/api/v2.0/configurations', { schema: { body: Configurations } }, async (req) => {
+  app.put<{ Body: Record<string, unknown> }>('/api/v2.0/configurations', { schema: { tags: ['configure'], operationId: 'updateConfigurations', summary: 'Change some system settings (system admins)', body: Configurations } }, async (req) => {
     await requireApi(req, auth, 'update', systemResource('configuration'));
     await config.update({ principal: req.principal, ip: req.ip }, req.body);
     return {};

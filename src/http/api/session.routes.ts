@@ -33,7 +33,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: { login: UiLogin
   const base = (req: FastifyRequest) => externalBase(req, deps.externalUrl);
   const secure = (req: FastifyRequest) => base(req).startsWith('https:');
 
-  app.post('/c/login', async (req, reply) => {
+  app.post('/c/login', { schema: { tags: ['session'], summary: 'UI sign-in: form fields principal, password; sets the sid cookie' } }, async (req, reply) => {
     // login CSRF: another site's form must not sign the browser in to an account of its choosing
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== new URL(base(req)).origin) throw forbidden('sign-in from another origin refused');
@@ -47,7 +47,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: { login: UiLogin
       .send();
   });
 
-  app.get('/c/log_out', async (req, reply) => {
+  app.get('/c/log_out', { schema: { tags: ['session'], summary: 'UI sign-out' } }, async (req, reply) => {
     await deps.login.logout(cookieValue(req, SESSION_COOKIE), req.ip);
     return reply.header('set-cookie', sessionCookie('', secure(req), 0)).code(200).send();
   });

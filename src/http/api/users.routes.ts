@@ -90,6 +90,7 @@ export function parseUserQ(q: string | undefined): UserFilter {
   return filter;
 }
 
+const doc = (operationId: string, summary: string) => ({ tags: ['user'], operationId, summary });
 const actorOf = (req: FastifyRequest): Actor => ({ principal: req.principal, ip: req.ip });
 const isSelf = (req: FastifyRequest, id: number) => req.principal.kind === 'user' && req.principal.userId === id;
 
@@ -104,7 +105,7 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
   };
   const metaOf = async (u: User, withSecret: boolean) => (u.authSource === 'oidc' && deps.oidcMeta ? deps.oidcMeta(u.id, withSecret) : undefined);
 
-  app.post<{ Body: Static<typeof UserCreationReq> }>('/api/v2.0/users', { schema: { body: UserCreationReq } }, async (req, reply) => {
+  app.post<{ Body: Static<typeof UserCreationReq> }>('/api/v2.0/users', { schema: { ...doc('createUser', 'Create a local user (system admins)'), body: UserCreationReq } }, async (req, reply) => {
     await requireApi(req, auth, 'create', systemResource('user'));
     const u = await users.create(req.body, actorOf(req));
     return reply.code(201).header('location', `/api/v2.0/users/${u.id}`).send();
@@ -112,7 +113,7 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
 
   // every signed-in user may `list` users (the search below, names only); the full records with
   // their email addresses are `read`
-  app.get<{ Querystring: Static<typeof ListQuery> }>('/api/v2.0/users', { schema: { querystring: ListQuery } }, async (req, reply) => {
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/api/v2.0/users', { schema: { ...doc('listUsers', 'List users (system admins); q: username, email'), querystring: ListQuery } }, async (req, reply) => {
     await requireApi(req, auth, 'read', systemResource('user'));
     const w = pageWindow(req.query);
     const sort = parseSort(req.query.sort);
@@ -121,7 +122,7 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
     return page.items.map((u) => userJson(u));
   });
 
-  app.get('/api/v2.0/users/current', async (req) => {
+  app.get('/api/v2.0/users/current', { schema: doc('getCurrentUserInfo', 'The signed-in user') }, async (req) => {
     signedIn(req);
     const c = await users.current(req.principal);
     const oidcMeta = await metaOf(c.user, true);
@@ -130,14 +131,14 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
 
   app.get<{ Querystring: Static<typeof PermissionsQuery> }>(
     '/api/v2.0/users/current/permissions',
-    { schema: { querystring: PermissionsQuery } },
+    { schema: { ...doc('getCurrentUserPermissions', "The caller's (resource, action) pairs in a scope: /project/{id} or /system"), querystring: PermissionsQuery } },
     async (req) => {
       signedIn(req);
       return users.permissions(req.principal, req.query.scope, req.query.relative ?? false);
     },
   );
 
-  app.get<{ Querystring: Static<typeof SearchQuery> }>('/api/v2.0/users/search', { schema: { querystring: SearchQuery } }, async (req, reply) => {
+  app.get<{ Querystring: Static<typeof SearchQuery> }>('/api/v2.0/users/search', { schema: { ...doc('searchUsers', 'Search users by username (signed-in users)'), querystring: SearchQuery } }, async (req, reply) => {
     await requireApi(req, auth, 'list', systemResource('user'));
     const w = pageWindow(req.query);
     const page = await users.search(req.query.username, { offset: w.offset, limit: w.size });
@@ -145,7 +146,7 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
     return page.items.map((u) => ({ user_id: u.id, username: u.username }));
   });
 
-  app.get<{ Params: Static<typeof UserId> }>('/api/v2.0/users/:user_id', { schema: { params: UserId } }, async (req) => {
+  app.get<{ Params: Static<typeof UserId> }>('/api/v2.0/users/:user_id', { schema: { ...doc('getUser', "A user's profile (the user or system admins)"), params: UserId } }, async (req) => {
     await selfOr(req, req.params.user_id, 'read');
     const u = await users.getById(req.params.user_id);
     const oidcMeta = await metaOf(u, isSelf(req, u.id));
@@ -154,7 +155,7 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
 
   app.put<{ Params: Static<typeof UserId>; Body: Static<typeof UserProfile> }>(
     '/api/v2.0/users/:user_id',
-    { schema: { params: UserId, body: UserProfile } },
+    { schema: { ...doc('updateUserProfile', "Update a user's email, real name and comment"), params: UserId, body: UserProfile } },
     async (req) => {
       await selfOr(req, req.params.user_id, 'update');
       const { email, realname, comment } = req.body as { email?: string; realname?: string; comment?: string };
@@ -167,7 +168,7 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
     },
   );
 
-  app.delete<{ Params: Static<typeof UserId> }>('/api/v2.0/users/:user_id', { schema: { params: UserId } }, async (req) => {
+  app.delete<{ Params: Static<typeof UserId> }>('/api/v2.0/users/:user_id', { schema: { ...doc('deleteUser', 'Delete a user, its memberships and sessions'), params: UserId } }, async (req) => {
     await requireApi(req, auth, 'delete', systemResource('user'));
     await users.delete(actorOf(req), req.params.user_id);
     return {};
@@ -175,7 +176,7 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
 
   app.put<{ Params: Static<typeof UserId>; Body: Static<typeof SysAdminFlag> }>(
     '/api/v2.0/users/:user_id/sysadmin',
-    { schema: { params: UserId, body: SysAdminFlag } },
+    { schema: { ...doc('setUserSysAdmin', 'Grant or revoke system admin (never the last one)'), params: UserId, body: SysAdminFlag } },
     async (req) => {
       await requireApi(req, auth, 'update', systemResource('user'));
       await users.setSysadmin(actorOf(req), req.params.user_id, req.body.sysadmin_flag);
@@ -185,7 +186,7 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
 
   app.put<{ Params: Static<typeof UserId>; Body: Static<typeof PasswordReq> }>(
     '/api/v2.0/users/:user_id/password',
-    { schema: { params: UserId, body: PasswordReq } },
+    { schema: { ...doc('updateUserPassword', 'Change a local user’s password (own: with old_password)'), params: UserId, body: PasswordReq } },
     async (req) => {
       const id = req.params.user_id;
       await selfOr(req, id, 'update');
