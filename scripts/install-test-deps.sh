@@ -15,6 +15,9 @@ PACKAGES=(
   curl uuid-runtime jq wrk ca-certificates
   # ab: HTTP load with HEAD requests for `npm run bench` (wrk 4.1 cannot parse HEAD replies)
   apache2-utils
+  # the layer analyzers' tests build real inputs: Go binaries, an rpmdb, jars, zstd layers, and
+  # read real Debian jars and gemspecs (src/scanner, test/scanner)
+  golang-go rpm zstd openjdk-17-jdk-headless ruby libcommons-io-java libcommons-lang3-java libcommons-cli-java
 )
 
 missing=()
