@@ -1,8 +1,15 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { unverifiedTlsFetch } from '../../src/identity/oidc/unverified-tls.fetch.js';
 
 /**
  * A real OpenID provider (the npm `oidc-provider`, certified by the OpenID Foundation) on
@@ -27,12 +34,29 @@ export interface ProviderOptions {
   accounts: Record<string, Record<string, unknown>>;
   /** false: claims asked for by scope are in the ID token as well as in UserInfo */
   conformIdTokenClaims?: boolean;
+  /** serve HTTPS with this key and certificate (PEM) */
+  tls?: { key: string; cert: string };
+}
+
+/** A self-signed certificate for 127.0.0.1, made by openssl. */
+export async function selfSignedCert(): Promise<{ key: string; cert: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-oidc-tls-'));
+  try {
+    await promisify(execFile)('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ]);
+    return { key: await readFile(join(dir, 'key.pem'), 'utf8'), cert: await readFile(join(dir, 'cert.pem'), 'utf8') };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function startOidcProvider(opts: ProviderOptions): Promise<TestOidcProvider> {
-  const server = createServer();
+  const server = opts.tls ? createHttpsServer(opts.tls) : createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const clientId = 'berth';
   const clientSecret = randomBytes(24).toString('base64url');
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -151,7 +175,8 @@ function breakIdTokenSignature(res: ServerResponse): void {
 
 /**
  * A browser without a browser: fetch with manual redirects and a cookie jar per host, honouring
- * each cookie's Path and Max-Age=0.
+ * each cookie's Path and Max-Age=0. Like a browser told to ignore certificate errors, it
+ * accepts any certificate (the test provider's is self-signed).
  */
 export class TestBrowser {
   private readonly jar = new Map<string, { host: string; path: string; name: string; value: string }>();
@@ -170,7 +195,10 @@ export class TestBrowser {
     const headers = new Headers(init.headers);
     const cookies = [...this.jar.values()].filter((c) => c.host === u.host && u.pathname.startsWith(c.path));
     if (cookies.length) headers.set('cookie', cookies.map((c) => `${c.name}=${c.value}`).join('; '));
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+    const res =
+      u.protocol === 'https:'
+        ? await unverifiedTlsFetch(url, { method: init.method ?? 'GET', headers: Object.fromEntries(headers), body: (init.body as string | undefined) ?? undefined, redirect: 'manual' })
+        : await fetch(url, { ...init, headers, redirect: 'manual' });
     for (const line of res.headers.getSetCookie()) this.store(u, line);
     return res;
   }

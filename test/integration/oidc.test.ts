@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP_TYPES } from '../../src/ports/identity-repos.js';
-import { startOidcProvider, TestBrowser, type TestOidcProvider } from '../helpers/oidc-provider.js';
+import { selfSignedCert, startOidcProvider, TestBrowser, type TestOidcProvider } from '../helpers/oidc-provider.js';
+import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const jwtPayload = (t: string) => JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 
-describe('OIDC sign-in against a real OpenID provider', () => {
+describe.each(['sqlite', 'postgres'] as const)('OIDC sign-in on %s against a real OpenID provider', (driver) => {
   let s: TestServer;
   let op: TestOidcProvider;
+  let schema: TestSchema | undefined;
   const accounts: Record<string, Record<string, unknown>> = {
     alice: { name: 'alice', preferred_username: 'alice.p', email: 'alice@example.com', groups: ['dev', 'ops'] },
     root: { name: 'root', email: 'root@example.com', groups: ['berth-admins', 'dev'] },
@@ -37,7 +39,11 @@ describe('OIDC sign-in against a real OpenID provider', () => {
   }
 
   beforeAll(async () => {
-    s = await startTestServer();
+    if (driver === 'postgres') schema = await createTestSchema();
+    s = await startTestServer(
+      schema ? { BERTH_DATABASE_DRIVER: 'postgres', BERTH_DATABASE_URL: schema.url, BERTH_DATABASE_SCHEMA: schema.schema } : {},
+    );
+    expect(s.server.berth.metadata.dialect).toBe(driver);
     op = await startOidcProvider({ redirectUris: [`${s.url}/c/oidc/callback`], accounts });
     await setConfig({
       auth_mode: 'oidc_auth',
@@ -56,6 +62,7 @@ describe('OIDC sign-in against a real OpenID provider', () => {
   afterAll(async () => {
     await op?.stop();
     await s?.stop();
+    await schema?.drop();
   });
 
   it('sends the browser to the provider with response_type=code, PKCE S256, state and nonce', async () => {
@@ -422,6 +429,53 @@ describe('OIDC sign-in against a real OpenID provider', () => {
     const frank = (await userNamed('frank'))!;
     const frankSecret = (await setSecret(frank.id, s.adminBasic)).secret;
     expect((await ping({ url: op.issuer }, basic('frank', frankSecret))).status).toBe(403);
+  });
+
+  it('with oidc_verify_cert false a provider with a self-signed certificate works; with true it is refused', async () => {
+    const tls = await startOidcProvider({ redirectUris: [`${s.url}/c/oidc/callback`], accounts: { heidi: { name: 'heidi' } }, tls: await selfSignedCert() });
+    const ping = (verify: boolean) =>
+      fetch(`${s.url}/api/v2.0/system/oidc/ping`, {
+        method: 'POST',
+        headers: { authorization: s.adminBasic, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: tls.issuer, verify_cert: verify }),
+      });
+    try {
+      const refused = await ping(true);
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/certificate/);
+      expect((await ping(false)).status).toBe(200);
+
+      await setConfig({ oidc_endpoint: tls.issuer, oidc_client_id: tls.clientId, oidc_client_secret: tls.clientSecret, oidc_verify_cert: true });
+      expect((await fetch(`${s.url}/c/oidc/login`, { redirect: 'manual' })).status).toBe(412);
+      expect(await userNamed('heidi')).toBeUndefined();
+
+      // discovery, token, JWKS and UserInfo requests all go through the unverified TLS client
+      await setConfig({ oidc_verify_cert: false });
+      const browser = new TestBrowser();
+      const res = await browser.get(await browser.authorize(s.url, tls, 'heidi'));
+      expect(res.status).toBe(302);
+      expect((await userNamed('heidi'))?.externalId).toBe(`${tls.issuer}|heidi`);
+    } finally {
+      await setConfig({ oidc_endpoint: op.issuer, oidc_client_id: op.clientId, oidc_client_secret: op.clientSecret, oidc_verify_cert: true });
+      await tls.stop();
+    }
+  });
+
+  it('pending sign-ins are single-use, expire, and only the newest are kept', async () => {
+    const repo = s.server.berth.metadata.oidc;
+    const now = Date.now();
+    for (let i = 0; i < 5; i++) {
+      await repo.putPending({ id: `bound-${i}`, kind: 'onboard', data: `d${i}`, expiresAt: now + 1000 + i, now, keep: 3 });
+    }
+    expect(await repo.takePending('bound-0', 'onboard', now)).toBeUndefined();
+    expect(await repo.takePending('bound-1', 'onboard', now)).toBeUndefined();
+    expect(await repo.takePending('bound-4', 'state', now)).toBeUndefined();
+    expect(await repo.takePending('bound-4', 'onboard', now)).toBe('d4');
+    expect(await repo.takePending('bound-4', 'onboard', now)).toBeUndefined();
+    // expired: refused, and gone
+    expect(await repo.takePending('bound-3', 'onboard', now + 1003)).toBeUndefined();
+    expect(await repo.takePending('bound-3', 'onboard', now)).toBeUndefined();
+    expect(await repo.takePending('bound-2', 'onboard', now)).toBe('d2');
   });
 
   it('answers 412 when OIDC is not the authentication mode', async () => {

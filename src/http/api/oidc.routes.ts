@@ -4,7 +4,8 @@ import { systemResource } from '../../domain/permission.js';
 import type { OidcService, OidcUserMeta } from '../../services/oidc.service.js';
 import { PENDING_TTL_MS } from '../../services/oidc.service.js';
 import type { OpenSession } from '../../services/session.service.js';
-import { type AuthOptions, cookieValue, CSRF_HEADER, externalBase, requireApi, SESSION_COOKIE } from '../auth.js';
+import { type AuthOptions, cookieValue, CSRF_HEADER, externalBase, requireApi } from '../auth.js';
+import { sessionCookie } from './session.routes.js';
 
 /** the browser's half of a sign-in: the state it must come back with */
 export const STATE_COOKIE = 'berth_oidc_state';
@@ -52,13 +53,14 @@ export async function oidcRoutes(app: FastifyInstance, deps: { oidc: OidcService
   const secure = (req: FastifyRequest) => base(req).startsWith('https:');
 
   const openSession = (req: FastifyRequest, reply: FastifyReply, s: OpenSession, clear: string) => {
-    reply.header('set-cookie', [cookie(SESSION_COOKIE, s.cookie, secure(req), { path: '/' }), cookie(clear, '', secure(req), { path: COOKIE_PATH, maxAgeSeconds: 0 })]);
+    reply.header('set-cookie', [sessionCookie(s.cookie, secure(req)), cookie(clear, '', secure(req), { path: COOKIE_PATH, maxAgeSeconds: 0 })]);
     reply.header(CSRF_HEADER, s.csrfToken);
   };
 
   app.get<{ Querystring: Static<typeof LoginQuery> }>('/c/oidc/login', { schema: { querystring: LoginQuery } }, async (req, reply) => {
     const { url, state } = await oidc.begin({ redirectUri: `${base(req)}${CALLBACK_PATH}`, ...(req.query.redirect_url ? { returnTo: req.query.redirect_url } : {}) });
     reply.header('set-cookie', cookie(STATE_COOKIE, state, secure(req), { path: COOKIE_PATH, maxAgeSeconds: PENDING_TTL_MS / 1000 }));
+    reply.header('cache-control', 'no-store');
     return reply.redirect(url, 302);
   });
 
@@ -66,6 +68,7 @@ export async function oidcRoutes(app: FastifyInstance, deps: { oidc: OidcService
     const q = req.url.indexOf('?');
     const rawQuery = q < 0 ? '' : req.url.slice(q + 1);
     const query = Object.fromEntries(new URLSearchParams(rawQuery));
+    reply.header('cache-control', 'no-store');
     // whatever happens now, this state is spent: the browser forgets it too
     reply.header('set-cookie', cookie(STATE_COOKIE, '', secure(req), { path: COOKIE_PATH, maxAgeSeconds: 0 }));
     const r = await oidc.complete({ query, rawQuery, browserState: cookieValue(req, STATE_COOKIE), ip: req.ip });
@@ -85,7 +88,7 @@ export async function oidcRoutes(app: FastifyInstance, deps: { oidc: OidcService
   app.post<{ Body: Static<typeof OnboardReq> }>('/c/oidc/onboard', { schema: { body: OnboardReq } }, async (req, reply) => {
     const r = await oidc.onboard({ token: cookieValue(req, ONBOARD_COOKIE), username: req.body.username, ip: req.ip });
     openSession(req, reply, r.session, ONBOARD_COOKIE);
-    return reply.code(200).send();
+    return reply.header('cache-control', 'no-store').code(200).send();
   });
 
   app.post<{ Body: Static<typeof PingReq> }>('/api/v2.0/system/oidc/ping', { schema: { body: PingReq } }, async (req, reply) => {

@@ -14,6 +14,8 @@ const TIMEOUT_SECONDS = 10;
 /** discovery is read again after this long, so that a provider's changed metadata is seen */
 const CONFIG_TTL_MS = 5 * 60_000;
 const MAX_CONFIGS = 8;
+/** Node's codes for a certificate that does not verify (as opposed to a provider that is down) */
+const TLS_TRUST_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_/;
 
 /**
  * The OidcClient on openid-client (OAuth 2.0 + OpenID Connect Core 1.0). ID tokens are checked
@@ -139,6 +141,10 @@ function failure(e: unknown, endpoint: string): unknown {
     return new OidcFailure(unreachable ? 'unreachable' : 'invalid', `OpenID provider ${endpoint}: ${why.slice(0, 300)}`, { cause: e });
   }
   // fetch() fails with TypeError('fetch failed') and the socket or TLS error as its cause
+  const code = (e as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (e instanceof TypeError && typeof code === 'string' && TLS_TRUST_ERRORS.test(code)) {
+    return new OidcFailure('invalid', `the certificate of the OpenID provider ${endpoint} is not trusted (${code}): install its CA, or set oidc_verify_cert to false`, { cause: e });
+  }
   if ((e instanceof TypeError && e.message === 'fetch failed') || (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError'))) {
     const cause = (e.cause as { code?: unknown; message?: unknown } | undefined) ?? {};
     const why = typeof cause.code === 'string' ? cause.code : typeof cause.message === 'string' ? cause.message : e.message;
