@@ -11,6 +11,8 @@ PACKAGES=(
   docker-registry
   # a real S3 server for the s3 driver suite: throwaway single-node Ceph + radosgw
   radosgw ceph-mon ceph-osd
+  # a real directory for the LDAP tests (scripts/slapd.sh): OpenLDAP, its clients, a TLS certificate
+  slapd ldap-utils openssl
   # misc tools used by test setup scripts
   curl uuid-runtime jq wrk ca-certificates
   # ab: HTTP load with HEAD requests for `npm run bench` (wrk 4.1 cannot parse HEAD replies)

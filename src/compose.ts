@@ -6,15 +6,19 @@ import { argon2Hasher } from './crypto/argon2.hasher.js';
 import { loadAesGcmSealer } from './crypto/aes-gcm.sealer.js';
 import { loadEs256Signer } from './crypto/jose.signer.js';
 import { openMetadata } from './db/metadata.js';
+import { ldaptsDirectory } from './directory/ldapts.directory.js';
 import { buildApp } from './http/app.js';
 import { OpenidOidcClient } from './identity/oidc/openid.client.js';
 import type { Metadata } from './ports/metadata.js';
 import type { StorageDriver } from './ports/storage-driver.js';
 import { systemClock } from './ports/clock.js';
 import { AccessService } from './services/access.service.js';
+import { AuditService } from './services/audit.service.js';
 import { BlobUploadService } from './services/blob-upload.service.js';
 import { BlobService } from './services/blob.service.js';
+import { ConfigService } from './services/config.service.js';
 import { HealthService } from './services/health.service.js';
+import { LdapService } from './services/ldap.service.js';
 import { ManifestService } from './services/manifest.service.js';
 import { OidcService } from './services/oidc.service.js';
 import { MemberService } from './services/member.service.js';
@@ -25,8 +29,11 @@ import { RepositoryService } from './services/repository.service.js';
 import { SearchService } from './services/search.service.js';
 import { RepositoryResolver } from './services/repositories.js';
 import { RobotService } from './services/robot.service.js';
+import { LoginThrottle, MemoryFailureCounter } from './services/login-throttle.js';
 import { SessionService } from './services/session.service.js';
 import { TagService } from './services/tag.service.js';
+import { UserGroupService } from './services/user-group.service.js';
+import { UiLoginService } from './services/ui-login.service.js';
 import { UserService } from './services/user.service.js';
 import { STORAGE_DRIVERS } from './storage/drivers.js';
 import { VERSION } from './version.js';
@@ -40,7 +47,10 @@ export interface Berth {
   users: UserService;
   projects: ProjectService;
   access: AccessService;
+  audit: AuditService;
   sessions: SessionService;
+  settings: ConfigService;
+  ldap: LdapService;
   uploads: BlobUploadService;
   app: Awaited<ReturnType<typeof buildApp>>;
   close(): Promise<void>;
@@ -98,7 +108,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     onCredentialsChanged: (id) => access.forgetUser(id),
   });
   const repositories = new RepositoryResolver({ metadata, clock });
-  const users = new UserService({ metadata, hasher: argon2Hasher, clock, onCredentialsChanged: (id) => access.forgetUser(id) });
+  const audit = new AuditService({ metadata, clock, logger });
   const projects = new ProjectService({ metadata, clock, onChange: (name) => access.forgetProject(name) });
   const repositoryCatalog = new RepositoryService({ metadata, access, clock });
   const artifacts = new ArtifactService({ metadata, storage, clock });
@@ -106,6 +116,47 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   const search = new SearchService({ metadata, access, projects });
   const members = new MemberService({ metadata, clock, onChange: () => access.forgetDecisions() });
   const robots = new RobotService({ metadata, hasher: argon2Hasher, clock, access, onChange: () => access.forgetDecisions() });
+  const configuration = new ConfigService({
+    metadata,
+    clock,
+    deployment: { tokenExpirationMinutes: Math.round(config.auth.tokenTtlSeconds / 60), sessionTimeoutMinutes: Math.round(config.auth.sessionTimeoutSeconds / 60) },
+    onChange: () => access.forgetDecisions(),
+  });
+  // every password check (Basic, the token form, the UI sign-in) passes the failed-login throttle
+  const lt = config.auth.loginThrottle;
+  const throttlePolicy = {
+    maxFailuresPerUser: lt.maxFailuresPerUser,
+    maxFailuresPerAddress: lt.maxFailuresPerAddress,
+    windowMs: lt.windowSeconds * 1000,
+    lockoutMs: lt.lockoutSeconds * 1000,
+    maxLockoutMs: lt.maxLockoutSeconds * 1000,
+  };
+  access.useLoginThrottle(
+    new LoginThrottle({
+      counter: new MemoryFailureCounter(throttlePolicy, lt.maxTrackedKeys),
+      policy: throttlePolicy,
+      clock,
+      recordFailure: (f) => audit.loginFailed(f.username, f.source?.ip, f.source?.channel ?? 'basic'),
+    }),
+  );
+  const users = new UserService({ metadata, hasher: argon2Hasher, clock, sessions, access, settings: configuration, onCredentialsChanged: (id) => access.forgetUser(id) });
+  const uiLogin = new UiLoginService({ metadata, access, sessions, clock });
+  // the directory is asked at each sign-in of a non-local user; it answers only in ldap_auth mode
+  const ldap = new LdapService({
+    metadata,
+    directory: ldaptsDirectory,
+    hasher: argon2Hasher,
+    clock,
+    config: configuration,
+    log: logger,
+    onSettingsChanged: () => access.useExternalAuthenticator(ldap.authenticator),
+    onUserChanged: (id) => access.forgetUser(id),
+  });
+  access.useExternalAuthenticator(ldap.authenticator);
+  configuration.subscribe((changed) => {
+    if (changed.some((k) => k === 'auth_mode' || k.startsWith('ldap_'))) ldap.configurationChanged();
+  });
+  const userGroups = new UserGroupService({ metadata, clock, directory: ldap, onChange: () => access.forgetDecisions() });
   const uploads = new BlobUploadService({
     metadata,
     storage,
@@ -118,8 +169,9 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     storage,
     repositories,
     config: { redirect: config.storage.redirect, redirectTtlSeconds: config.storage.redirectTtlSeconds },
+    clock,
   });
-  const manifests = new ManifestService({ metadata, storage, repositories, clock });
+  const manifests = new ManifestService({ metadata, storage, repositories, clock, audit });
   const tags = new TagService({ metadata, repositories });
   const health = new HealthService({
     database: () => metadata.ping(),
@@ -129,7 +181,11 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   const app = await buildApp({
     logger,
     access,
+    audit,
     sessions,
+    uiLogin,
+    users,
+    settings: configuration,
     oidc,
     blobs,
     uploads,
@@ -142,6 +198,8 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     search,
     members,
     robots,
+    ldap,
+    userGroups,
     health,
     info: { version: VERSION, storageDriver: storage.name, externalUrl: config.externalUrl },
     config: {
@@ -160,11 +218,16 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     users,
     projects,
     access,
+    audit,
     sessions,
+    settings: configuration,
+    ldap,
     uploads,
     app,
     async close() {
       await app.close();
+      // the pulls and failed logins still in memory
+      await audit.close();
       await storage.close?.();
       await metadata.close();
     },

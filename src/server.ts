@@ -1,5 +1,6 @@
 import type { Config } from './config/schema.js';
 import { type Berth, compose } from './compose.js';
+import { RETENTION_INTERVAL_MS } from './services/audit.service.js';
 
 export interface RunningServer {
   berth: Berth;
@@ -40,16 +41,27 @@ export async function startServer(config: Config, opts: { announce?: (line: stri
     } catch (err) {
       logger.error({ err }, 'upload sweep failed');
     }
-  };
     try {
       const n = await berth.sessions.sweep();
       if (n) logger.info({ removed: n }, 'swept expired UI sessions');
     } catch (err) {
       logger.error({ err }, 'session sweep failed');
     }
+  };
   await sweep();
   const timer = setInterval(sweep, config.uploads.sweepIntervalSeconds * 1000);
   timer.unref();
+  // audit retention (Harbor's audit_log_retention_hours; 0, the default, keeps everything)
+  const purgeAudit = async () => {
+    try {
+      const r = await berth.audit.purgeExpired();
+      if (r.deleted) logger.info({ deleted: r.deleted }, 'purged expired audit records');
+    } catch (err) {
+      logger.error({ err }, 'audit retention failed');
+    }
+  };
+  const auditTimer = setInterval(purgeAudit, RETENTION_INTERVAL_MS);
+  auditTimer.unref();
 
   const { host, port } = parseListen(config.listen);
   const url = await berth.app.listen({ host, port });
@@ -62,6 +74,7 @@ export async function startServer(config: Config, opts: { announce?: (line: stri
     stop() {
       stopping ??= (async () => {
         clearInterval(timer);
+        clearInterval(auditTimer);
         await berth.close();
       })();
       return stopping;

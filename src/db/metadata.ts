@@ -11,6 +11,7 @@ import { KyselySessionRepo } from './repos/sessions.repo.js';
 import { KyselyConfigRepo } from './repos/config.repo.js';
 import { KyselyGroupRepo } from './repos/groups.repo.js';
 import { KyselyOidcRepo } from './repos/oidc.repo.js';
+import { KyselyLdapRepo } from './repos/ldap.repo.js';
 import { KyselyMemberRepo } from './repos/members.repo.js';
 import { KyselyRobotRepo } from './repos/robots.repo.js';
 import { KyselyManifestRepo } from './repos/manifests.repo.js';
@@ -31,6 +32,7 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries, dialect: Dialect): M
     robots: new KyselyRobotRepo(db),
     config: new KyselyConfigRepo(db),
     oidc: new KyselyOidcRepo(db),
+    ldap: new KyselyLdapRepo(db),
     projects: new KyselyProjectRepo(db),
     users: new KyselyUserRepo(db, prepared),
     repositories: new KyselyRepositoryRepo(db, prepared),

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import { RegistryError } from '../domain/errors.js';
 import type { AccessService } from '../services/access.service.js';
+import type { AuditService } from '../services/audit.service.js';
 import type { BlobUploadService } from '../services/blob-upload.service.js';
 import type { BlobService } from '../services/blob.service.js';
+import type { ConfigService } from '../services/config.service.js';
 import type { HealthService } from '../services/health.service.js';
+import type { LdapService } from '../services/ldap.service.js';
 import type { ManifestService } from '../services/manifest.service.js';
 import type { OidcService } from '../services/oidc.service.js';
 import type { MemberService } from '../services/member.service.js';
@@ -13,8 +15,15 @@ import type { RobotService } from '../services/robot.service.js';
 import type { SessionService } from '../services/session.service.js';
 import type { ProjectService } from '../services/project.service.js';
 import type { TagService } from '../services/tag.service.js';
+import type { UiLoginService } from '../services/ui-login.service.js';
+import type { UserService } from '../services/user.service.js';
+import type { UserGroupService } from '../services/user-group.service.js';
+import { auditRoutes } from './api/audit.routes.js';
+import { configRoutes } from './api/config.routes.js';
+import { replyNoRoute } from './api/harbor-unimplemented.js';
+import { ldapRoutes } from './api/ldap.routes.js';
 import { memberRoutes } from './api/members.routes.js';
-import { oidcRoutes } from './api/oidc.routes.js';
+import { oidcRoutes, oidcUserMetaJson } from './api/oidc.routes.js';
 import { projectRoutes } from './api/projects.routes.js';
 import { artifactRoutes } from './api/artifacts.routes.js';
 import { labelRoutes } from './api/labels.routes.js';
@@ -27,17 +36,25 @@ import type { LabelService } from '../services/label.service.js';
 import type { RepositoryService } from '../services/repository.service.js';
 import type { SearchService } from '../services/search.service.js';
 import { robotRoutes } from './api/robots.routes.js';
+import { sessionRoutes } from './api/session.routes.js';
 import { type SystemInfo, systemRoutes } from './api/system.routes.js';
+import { userRoutes } from './api/users.routes.js';
+import { userGroupRoutes } from './api/usergroups.routes.js';
 import { type AuthOptions, authenticate, CSRF_HEADER } from './auth.js';
 import { replyError } from './errors.js';
 import { metricsPlugin } from './metrics.js';
+import { OpenApiCollector, openApiRoutes } from './openapi.js';
 import { tokenRoutes } from './token.routes.js';
 import { v2Routes } from './v2/v2.routes.js';
 
 export interface AppDeps {
   logger: Logger;
   access: AccessService;
+  audit: AuditService;
   sessions: SessionService;
+  uiLogin: UiLoginService;
+  users: UserService;
+  settings: ConfigService;
   oidc: OidcService;
   blobs: BlobService;
   uploads: BlobUploadService;
@@ -50,6 +67,8 @@ export interface AppDeps {
   search: SearchService;
   members: MemberService;
   robots: RobotService;
+  ldap: LdapService;
+  userGroups: UserGroupService;
   health: HealthService;
   info: SystemInfo;
   config: {
@@ -76,6 +95,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   });
   const auth: AuthOptions = { access: deps.access, sessions: deps.sessions, service: deps.config.service, externalUrl: deps.config.externalUrl };
+  // before any route: every route declared from here on is in the OpenAPI document
+  const openapi = new OpenApiCollector();
+  openapi.install(app);
 
   app.decorateRequest('principal', undefined as never);
   app.addHook('onRequest', async (req, reply) => {
@@ -97,9 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => clearInterval(idleSweep));
   app.setErrorHandler((err, req, reply) => replyError(err, req, reply));
-  app.setNotFoundHandler((req, reply) =>
-    replyError(new RegistryError('NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`), req, reply),
-  );
+  app.setNotFoundHandler((req, reply) => replyNoRoute(req, reply));
 
   metricsPlugin(app);
 
@@ -115,21 +135,35 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
   await app.register(async (t) => tokenRoutes(t, auth));
+  await app.register(async (c) => sessionRoutes(c, { login: deps.uiLogin, externalUrl: deps.config.externalUrl }));
   await app.register(async (api) => {
     api.addHook('onRequest', async (req, reply) => {
       req.principal = await authenticate(req, auth);
       if (req.session) reply.header(CSRF_HEADER, req.session.csrfToken);
     });
-    await systemRoutes(api, { health: deps.health, info: deps.info });
+    await systemRoutes(api, { health: deps.health, info: deps.info, settings: deps.settings });
+    await userRoutes(api, {
+      users: deps.users,
+      auth,
+      oidcMeta: async (id, withSecret) => {
+        const m = await deps.oidc.userMeta(id, withSecret);
+        return m && oidcUserMetaJson(m);
+      },
+    });
+    await configRoutes(api, { config: deps.settings, auth });
     await projectRoutes(api, { projects: deps.projects, auth });
     await repositoryRoutes(api, { repositories: deps.repositories, auth });
     await artifactRoutes(api, { artifacts: deps.artifacts, auth });
     await labelRoutes(api, { labels: deps.labels, auth });
     await searchRoutes(api, { search: deps.search });
     await statisticsRoutes(api, { search: deps.search });
+    await auditRoutes(api, { audit: deps.audit, projects: deps.projects, auth });
     await oidcRoutes(api, { oidc: deps.oidc, auth });
     await memberRoutes(api, { members: deps.members, projects: deps.projects, auth });
     await robotRoutes(api, { robots: deps.robots, auth });
+    await ldapRoutes(api, { ldap: deps.ldap, auth });
+    await userGroupRoutes(api, { userGroups: deps.userGroups, auth });
   });
+  await openApiRoutes(app, openapi, { version: deps.info.version });
   return app;
 }

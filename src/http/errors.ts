@@ -10,7 +10,7 @@ import { STATUS } from './error-status.js';
 export function replyError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = toRegistryError(err, req);
   const status = STATUS[e.code];
-  if (status >= 500) req.log.error({ err }, 'request failed');
+  if (status >= 500 && e.code !== 'NOT_IMPLEMENTED') req.log.error({ err }, 'request failed');
   else req.log.debug({ code: e.code, msg: e.message }, 'request refused');
   const isV2 = req.url.startsWith('/v2');
   const body = isV2

@@ -17,6 +17,8 @@ interface CollectedRoute {
   method: string;
   url: string;
   schema: FastifySchema | undefined;
+  /** declared together with its GET (one route, both methods): not Fastify's automatic HEAD */
+  headWithGet?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -31,8 +33,9 @@ export class OpenApiCollector {
 
   install(app: FastifyInstance): void {
     app.addHook('onRoute', (r: RouteOptions) => {
-      const methods = Array.isArray(r.method) ? r.method : [r.method];
-      for (const method of methods) this.routes.push({ method: String(method).toUpperCase(), url: r.url, schema: r.schema });
+      const methods = (Array.isArray(r.method) ? r.method : [r.method]).map((m) => String(m).toUpperCase());
+      const both = methods.includes('GET') && methods.includes('HEAD');
+      for (const method of methods) this.routes.push({ method, url: r.url, schema: r.schema, ...(both ? { headWithGet: true } : {}) });
     });
   }
 
@@ -43,7 +46,7 @@ export class OpenApiCollector {
     for (const r of this.routes) {
       if (r.schema?.hide || r.method === 'OPTIONS') continue;
       // Fastify adds a HEAD for every GET (same schema object): document only HEADs of their own
-      if (r.method === 'HEAD' && getSchemas.has(r.url) && getSchemas.get(r.url) === r.schema) continue;
+      if (r.method === 'HEAD' && !r.headWithGet && getSchemas.has(r.url) && getSchemas.get(r.url) === r.schema) continue;
       const { path, pathParams } = openApiPath(r.url);
       const op = operation(r, path, pathParams);
       (paths[path] ??= {})[r.method.toLowerCase()] = op;

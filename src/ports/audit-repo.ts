@@ -1,4 +1,4 @@
-import type { Page } from './metadata.js';
+import type { Page } from './page.js';
 
 /** One audited operation, in Harbor's audit-log vocabulary. */
 export interface AuditEvent {

@@ -1,6 +1,6 @@
 import type { TypeSelector } from '../domain/artifact.js';
 import type { ManifestRecord, ManifestWithContent } from '../domain/records.js';
-import type { Page } from './metadata.js';
+import type { Page } from './page.js';
 
 /** A name condition: one of several exact names, or a case-insensitive substring. */
 export type NameMatch = { exact: readonly string[] } | { fuzzy: string };

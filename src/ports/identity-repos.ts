@@ -1,5 +1,5 @@
 import type { Role, RobotPermission } from '../domain/permission.js';
-import type { Page } from './metadata.js';
+import type { Page } from './page.js';
 
 export interface ProjectMember {
   id: number;
@@ -46,7 +46,8 @@ export interface GroupRepo {
   /** replaces the user's group memberships (refreshed at each login) */
   setMemberships(userId: number, groupIds: readonly number[]): Promise<void>;
   get(id: number): Promise<UserGroup | undefined>;
-  list(filter: { name?: string; type?: GroupType }, page: { offset: number; limit: number }): Promise<Page<UserGroup>>;
+  /** `name`: a case-insensitive substring; `ldapGroupDn`: exact */
+  list(filter: { name?: string; type?: GroupType; ldapGroupDn?: string }, page: { offset: number; limit: number }): Promise<Page<UserGroup>>;
   rename(id: number, name: string, now: number): Promise<boolean>;
   delete(id: number): Promise<boolean>;
 }

@@ -14,6 +14,8 @@ import type { ArtifactRepo, CatalogRepo, LabelRepo } from './catalog-repos.js';
 import type { SessionRepo } from './session-repo.js';
 import type { ConfigRepo, GroupRepo, MemberRepo, RobotRepo } from './identity-repos.js';
 import type { OidcRepo } from './oidc-repo.js';
+import type { LdapRepo } from './ldap-repo.js';
+import type { Page } from './page.js';
 
 /**
  * The metadata port: one interface per table group, and a unit of work that runs a function
@@ -36,6 +38,7 @@ export interface MetadataRepos {
   robots: RobotRepo;
   config: ConfigRepo;
   oidc: OidcRepo;
+  ldap: LdapRepo;
   projects: ProjectRepo;
   users: UserRepo;
   repositories: RepositoryRepo;
@@ -48,10 +51,7 @@ export interface MetadataRepos {
   labels: LabelRepo;
 }
 
-export interface Page<T> {
-  items: T[];
-  total: number;
-}
+export type { Page };
 
 export interface ProjectFilter {
   name?: string;
@@ -93,14 +93,6 @@ export interface UserRepo {
   getById(id: number): Promise<User | undefined>;
   passwordHash(userId: number): Promise<string | undefined>;
   setPassword(userId: number, passwordHash: string, now: number): Promise<void>;
-}
-
-export interface RepositoryRepo {
-  getByName(name: string): Promise<Repository | undefined>;
-  /** the repository, created in `projectId` when absent */
-  ensure(projectId: number, name: string, now: number): Promise<Repository>;
-  /** catalog order: byte order of names, after `last` */
-  listNames(opts: { last?: string; limit: number }): Promise<string[]>;
   list(filter: UserFilter, page: { offset: number; limit: number; sort?: UserSort }): Promise<Page<User>>;
   /** false when the user does not exist */
   update(id: number, patch: { email?: string; realname?: string; comment?: string; now: number }): Promise<boolean>;
@@ -128,6 +120,14 @@ export interface UserFilter {
 export interface UserSort {
   by: 'username' | 'createdAt' | 'updatedAt' | 'id';
   desc: boolean;
+}
+
+export interface RepositoryRepo {
+  getByName(name: string): Promise<Repository | undefined>;
+  /** the repository, created in `projectId` when absent */
+  ensure(projectId: number, name: string, now: number): Promise<Repository>;
+  /** catalog order: byte order of names, after `last` */
+  listNames(opts: { last?: string; limit: number }): Promise<string[]>;
   touch(id: number, now: number): Promise<void>;
 }
 

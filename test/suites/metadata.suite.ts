@@ -254,6 +254,76 @@ export function describeMetadata(name: string, open: () => Promise<OpenedMetadat
       });
     });
 
+    describe('user listing and administration', () => {
+      const { md } = useDatabase();
+      const make = (username: string, more: { email?: string; sysadmin?: boolean; now?: number } = {}) =>
+        md().users.create({ username, passwordHash: 'h', email: more.email ?? '', sysadmin: more.sysadmin ?? false, now: more.now ?? T0 });
+
+      beforeAll(async () => {
+        await make('Anna', { email: 'anna@Example.org', now: T0 + 3 });
+        await make('ben_1', { email: 'ben@example.org', now: T0 + 1 });
+        await make('ben%x', { email: 'benx@other.net', now: T0 + 2 });
+        await make('chief', { email: 'chief@example.org', sysadmin: true, now: T0 + 4 });
+      });
+
+      it('lists by username with the total, pages, and sorts by name, times or id', async () => {
+        const all = await md().users.list({}, { offset: 0, limit: 10 });
+        expect(all.total).toBe(4);
+        expect(all.items.map((u) => u.username)).toEqual(['Anna', 'ben%x', 'ben_1', 'chief']);
+        const page = await md().users.list({}, { offset: 1, limit: 2 });
+        expect(page).toMatchObject({ total: 4 });
+        expect(page.items.map((u) => u.username)).toEqual(['ben%x', 'ben_1']);
+        const newest = await md().users.list({}, { offset: 0, limit: 10, sort: { by: 'createdAt', desc: true } });
+        expect(newest.items.map((u) => u.username)).toEqual(['chief', 'Anna', 'ben%x', 'ben_1']);
+        const byId = await md().users.list({}, { offset: 0, limit: 10, sort: { by: 'id', desc: false } });
+        expect(byId.items.map((u) => u.username)).toEqual(['Anna', 'ben_1', 'ben%x', 'chief']);
+      });
+
+      it('filters by exact and case-insensitive substring username and email; % and _ are literal', async () => {
+        const names = async (f: Parameters<Metadata['users']['list']>[0]) => (await md().users.list(f, { offset: 0, limit: 10 })).items.map((u) => u.username);
+        expect(await names({ username: 'anna' })).toEqual([]);
+        expect(await names({ username: 'Anna' })).toEqual(['Anna']);
+        expect(await names({ usernameLike: 'ANN' })).toEqual(['Anna']);
+        expect(await names({ usernameLike: 'ben' })).toEqual(['ben%x', 'ben_1']);
+        expect(await names({ usernameLike: '%' })).toEqual(['ben%x']);
+        expect(await names({ usernameLike: '_' })).toEqual(['ben_1']);
+        expect(await names({ emailLike: 'EXAMPLE.ORG' })).toEqual(['Anna', 'ben_1', 'chief']);
+        expect(await names({ email: 'ben@example.org' })).toEqual(['ben_1']);
+        expect(await names({ usernameLike: 'ben', emailLike: 'other' })).toEqual(['ben%x']);
+        expect((await md().users.list({ usernameLike: 'ben' }, { offset: 0, limit: 1 })).total).toBe(2);
+      });
+
+      it('updates the profile fields given, and the update time', async () => {
+        const u = await make('editable', { email: 'e@example.org' });
+        expect(await md().users.update(u.id, { realname: 'Ed It', now: T0 + 9 })).toBe(true);
+        expect(await md().users.getById(u.id)).toMatchObject({ email: 'e@example.org', realname: 'Ed It', comment: '', updatedAt: T0 + 9 });
+        expect(await md().users.update(u.id + 10_000, { comment: 'x', now: T0 })).toBe(false);
+        expect(await md().users.emailTaken('E@EXAMPLE.ORG')).toBe(true);
+        expect(await md().users.emailTaken('e@example.org', u.id)).toBe(false);
+        expect(await md().users.emailTaken('nobody@example.org')).toBe(false);
+      });
+
+      it('counts and locks the administrators, and deletes a user with its memberships', async () => {
+        const admin2 = await make('admin2', { sysadmin: true });
+        expect(await md().users.count({ sysadmin: true })).toBe(2);
+        expect(await md().users.setSysadmin(admin2.id, false, T0 + 5)).toBe(true);
+        expect(await md().users.count({ sysadmin: true })).toBe(1);
+        expect(await md().users.setSysadmin(admin2.id + 10_000, true, T0)).toBe(false);
+        const chief = (await md().users.getByUsername('chief'))!;
+        expect(await md().transaction((tx) => tx.users.lockSysadmins())).toEqual([chief.id]);
+        // the no-op lock changes nothing
+        expect(await md().users.getById(chief.id)).toMatchObject({ sysadmin: true, updatedAt: T0 + 4 });
+
+        const project = await md().projects.create({ name: unique('members-of'), public: false, ownerId: admin2.id, now: T0 });
+        await md().members.add({ projectId: project.id, entityType: 'u', entityId: admin2.id, role: 'developer', now: T0 });
+        expect(await md().users.delete(admin2.id)).toBe(true);
+        expect(await md().users.getById(admin2.id)).toBeUndefined();
+        expect(await md().members.rolesOf(project.id, admin2.id, [])).toEqual([]);
+        expect((await md().projects.getById(project.id))?.ownerId).toBeNull();
+        expect(await md().users.delete(admin2.id)).toBe(false);
+      });
+    });
+
     describe('repositories and the catalog', () => {
       const { md } = useDatabase();
       // byte order differs from any locale's order here

@@ -51,10 +51,11 @@ export class KyselyGroupRepo implements GroupRepo {
     return r && toGroup(r);
   }
 
-  async list(filter: { name?: string; type?: GroupType }, page: { offset: number; limit: number }): Promise<Page<UserGroup>> {
+  async list(filter: { name?: string; type?: GroupType; ldapGroupDn?: string }, page: { offset: number; limit: number }): Promise<Page<UserGroup>> {
     let q = this.db.selectFrom('user_groups');
     if (filter.name) q = q.where((eb) => eb(eb.fn('lower', ['group_name']), 'like', `%${filter.name!.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
     if (filter.type !== undefined) q = q.where('group_type', '=', filter.type);
+    if (filter.ldapGroupDn !== undefined) q = q.where('ldap_group_dn', '=', filter.ldapGroupDn);
     const [rows, count] = await Promise.all([
       q.selectAll().orderBy('id').limit(page.limit).offset(page.offset).execute(),
       q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),

@@ -38,8 +38,13 @@ export async function v2Routes(app: FastifyInstance, deps: V2Deps): Promise<void
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
   app.setErrorHandler((err, req, reply) => replyError(err, req, reply));
   const handler = (req: FastifyRequest, reply: FastifyReply) => handle(req, reply, deps);
-  app.route({ method: [...METHODS], url: '/v2', handler, exposeHeadRoute: false });
-  app.route({ method: [...METHODS], url: '/v2/*', handler, exposeHeadRoute: false });
+  const schema = {
+    tags: ['distribution'],
+    summary: 'OCI Distribution Spec v1.1: /v2/<name>/manifests|blobs|blobs/uploads|tags/list|referrers/…, /v2/_catalog',
+    description: 'Repository names contain "/"; every path below /v2 is parsed by one parser. Errors are the dist-spec\'s {"errors":[{"code","message","detail"}]}.',
+  };
+  app.route({ method: [...METHODS], url: '/v2', handler, exposeHeadRoute: false, schema: { ...schema, summary: 'OCI Distribution API version check' } });
+  app.route({ method: [...METHODS], url: '/v2/*', handler, exposeHeadRoute: false, schema });
 }
 
 async function handle(req: FastifyRequest, reply: FastifyReply, deps: V2Deps): Promise<FastifyReply> {
