@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
-import type { ScanWarning } from './sbom-types.js';
+import type { ScanWarning } from '../domain/sbom.js';
 import type { ScanLimits } from './scan-limits.js';
 import { ZstdFrameGuard, ZstdGuardError } from './zstd-frame-guard.js';
 

@@ -1,6 +1,6 @@
 import { dirName } from './layer-paths.js';
 import { withPurl } from './purl.js';
-import { OS_PACKAGE_TYPES, type Distro, type ExtractedPackage, type ImageInventory, type LayerInventory } from './sbom-types.js';
+import { OS_PACKAGE_TYPES, type Distro, type ExtractedPackage, type ImageInventory, type LayerInventory } from '../domain/sbom.js';
 
 /**
  * An image's inventory from its layers' inventories, lowest layer first, as overlay filesystems

@@ -3,7 +3,7 @@ import { DEFAULT_ANALYZERS } from './analyzers/registry.js';
 import { LayerStop, decodeLayer } from './layer-decoder.js';
 import { cleanLayerPath, whiteoutOf } from './layer-paths.js';
 import { withPurl } from './purl.js';
-import { type Distro, type ExtractedPackage, type LayerInventory, type OwnedFiles } from './sbom-types.js';
+import { type Distro, type ExtractedPackage, type LayerInventory, type OwnedFiles } from '../domain/sbom.js';
 import { scanLimits, type ScanLimits } from './scan-limits.js';
 import { readTar } from './tar-reader.js';
 import { WarningList } from './warning-list.js';

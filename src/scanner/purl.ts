@@ -1,4 +1,4 @@
-import { OS_PACKAGE_TYPES, type Distro, type ExtractedPackage } from './sbom-types.js';
+import { OS_PACKAGE_TYPES, type Distro, type ExtractedPackage } from '../domain/sbom.js';
 
 /**
  * purl-spec "Character encoding": everything but the unreserved characters

@@ -1,4 +1,4 @@
-import type { ScanWarning, WarningCode } from './sbom-types.js';
+import type { ScanWarning, WarningCode } from '../domain/sbom.js';
 
 const PER_CODE = 20;
 

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { scanLayer } from '../../src/scanner/layer-reader.js';
-import type { LayerInventory } from '../../src/scanner/sbom-types.js';
+import type { LayerInventory } from '../../src/domain/sbom.js';
 import { chunked, DIGEST, gzip, TAR_END, tarEntry, tarOf, zstd } from './tar-fixtures.js';
 
 const MiB = 1024 * 1024;

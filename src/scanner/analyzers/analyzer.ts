@@ -1,4 +1,4 @@
-import type { Distro, ExtractedPackage, ScanWarning } from '../sbom-types.js';
+import type { Distro, ExtractedPackage, ScanWarning } from '../../domain/sbom.js';
 import type { ScanLimits } from '../scan-limits.js';
 
 /** What the layer reader knows of an entry before its bytes arrive. */

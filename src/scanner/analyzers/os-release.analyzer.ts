@@ -1,4 +1,4 @@
-import type { Distro } from '../sbom-types.js';
+import type { Distro } from '../../domain/sbom.js';
 import { lines, type Analyzer } from './analyzer.js';
 
 // os-release(5): /etc/os-release takes precedence over /usr/lib/os-release
