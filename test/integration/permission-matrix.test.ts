@@ -24,7 +24,9 @@ const ROBOT_GRANT = ['repository:pull', 'repository:push', 'member:list'];
  * delete image, public projects: everybody pulls); Harbor's src/common/rbac/project/rbac_role.go
  * for the rows that page leaves out (project delete, robot accounts: guest and up read and list,
  * only the project admin creates, edits, deletes); a system administrator has every right; a
- * non-member and an anonymous caller have none in a private project. `mx` is private, `pubmx`
+ * non-member and an anonymous caller have none in a private project. The repository, artifact,
+ * tag, label and log rows follow rbac_role.go (limitedGuest lists and reads artifacts but neither
+ * reads repositories nor lists logs; only the project admin and maintainer delete). `mx` is private, `pubmx`
  * public, and nobody but the system admin is a member of `pubmx`.
  *
  *                                 PA M  D  G  LG non anon sys robot
@@ -52,27 +54,20 @@ const MATRIX: Record<string, string> = {
   'robot create': '                Y  .  .  .  .  .   .    Y   .',
   'robot update': '                Y  .  .  .  .  .   .    Y   .',
   'robot delete': '                Y  .  .  .  .  .   .    Y   .',
+  'repository list': '             Y  Y  Y  Y  Y  .   .    Y   .',
+  'repository read': '             Y  Y  Y  Y  .  .   .    Y   .',
+  'repository update': '           Y  Y  Y  .  .  .   .    Y   .',
+  'repository delete': '           Y  Y  .  .  .  .   .    Y   .',
+  'artifact list': '               Y  Y  Y  Y  Y  .   .    Y   .',
+  'artifact read': '               Y  Y  Y  Y  Y  .   .    Y   .',
+  'artifact delete': '             Y  Y  .  .  .  .   .    Y   .',
+  'tag create': '                  Y  Y  Y  .  .  .   .    Y   .',
+  'tag delete': '                  Y  Y  .  .  .  .   .    Y   .',
+  'label create (project)': '      Y  Y  .  .  .  .   .    Y   .',
+  'label attach to artifact': '    Y  Y  Y  .  .  .   .    Y   .',
+  'project logs list': '           Y  Y  Y  Y  .  .   .    Y   .',
 };
 
-/**
- * TO EXTEND as the other management endpoints land (repositories, artifacts, tags, labels,
- * project logs): add a MATRIX row and a PROBES entry for each; until then they are listed as
- * todo cases so that the gap shows in every run.
- */
-const PENDING = [
-  'repository list',
-  'repository read',
-  'repository update',
-  'repository delete',
-  'artifact list',
-  'artifact read',
-  'artifact delete',
-  'tag create',
-  'tag delete',
-  'label create (project)',
-  'label attach to artifact',
-  'project logs list',
-];
 
 function expected(action: string, who: Who): boolean {
   const cols = MATRIX[action]!.trim().split(/\s+/);
@@ -175,6 +170,14 @@ async function v2Delete(who: Who, channel: 'token' | 'basic') {
   return { status: (await call(who, path, { method: 'DELETE', headers: { authorization: t.bearer } })).status, granted: t.actions, wanted: 'delete' };
 }
 
+const repoOf = (repo: string) => `/api/v2.0/projects/mx/repositories/${encodeURIComponent(repo.slice('mx/'.length))}`;
+
+async function adminLabel(): Promise<number> {
+  const res = await admin('/api/v2.0/labels', { method: 'POST', body: { name: unique('lbl'), scope: 'p', project_id: mxId } });
+  expect(res.status).toBe(201);
+  return Number(res.headers.get('location')!.split('/').pop());
+}
+
 const robotsOfMx = () => `/api/v2.0/robots?q=${encodeURIComponent(`Level=project,ProjectID=${mxId}`)}`;
 
 const PROBES: Record<string, Probe> = {
@@ -244,6 +247,53 @@ const PROBES: Record<string, Probe> = {
     },
   },
   'robot delete': { channel: 'api', ok: 200, run: async (w) => ({ status: (await call(w, `/api/v2.0/robots/${await freshRobot()}`, { method: 'DELETE' })).status }) },
+  'repository list': { channel: 'api', ok: 200, run: async (w) => ({ status: (await call(w, '/api/v2.0/projects/mx/repositories')).status }) },
+  'repository read': { channel: 'api', ok: 200, run: async (w) => ({ status: (await call(w, repoOf('mx/app'))).status }) },
+  'repository update': {
+    channel: 'api',
+    ok: 200,
+    run: async (w) => ({ status: (await call(w, repoOf('mx/app'), { method: 'PUT', body: { description: `by ${w}` } })).status }),
+  },
+  'repository delete': {
+    channel: 'api',
+    ok: 200,
+    run: async (w) => ({ status: (await call(w, repoOf((await freshImage('mx')).repo), { method: 'DELETE' })).status }),
+  },
+  'artifact list': { channel: 'api', ok: 200, run: async (w) => ({ status: (await call(w, `${repoOf('mx/app')}/artifacts`)).status }) },
+  'artifact read': { channel: 'api', ok: 200, run: async (w) => ({ status: (await call(w, `${repoOf('mx/app')}/artifacts/v1`)).status }) },
+  'artifact delete': {
+    channel: 'api',
+    ok: 200,
+    run: async (w) => {
+      const { repo, digest } = await freshImage('mx');
+      return { status: (await call(w, `${repoOf(repo)}/artifacts/${digest}`, { method: 'DELETE' })).status };
+    },
+  },
+  'tag create': {
+    channel: 'api',
+    ok: 201,
+    run: async (w) => ({ status: (await call(w, `${repoOf('mx/app')}/artifacts/v1/tags`, { method: 'POST', body: { name: unique('t') } })).status }),
+  },
+  'tag delete': {
+    channel: 'api',
+    ok: 200,
+    run: async (w) => {
+      const name = unique('t');
+      expect((await admin(`${repoOf('mx/app')}/artifacts/v1/tags`, { method: 'POST', body: { name } })).status).toBe(201);
+      return { status: (await call(w, `${repoOf('mx/app')}/artifacts/v1/tags/${name}`, { method: 'DELETE' })).status };
+    },
+  },
+  'label create (project)': {
+    channel: 'api',
+    ok: 201,
+    run: async (w) => ({ status: (await call(w, '/api/v2.0/labels', { method: 'POST', body: { name: unique('lbl'), scope: 'p', project_id: mxId } })).status }),
+  },
+  'label attach to artifact': {
+    channel: 'api',
+    ok: 200,
+    run: async (w) => ({ status: (await call(w, `${repoOf('mx/app')}/artifacts/v1/labels`, { method: 'POST', body: { id: await adminLabel() } })).status }),
+  },
+  'project logs list': { channel: 'api', ok: 200, run: async (w) => ({ status: (await call(w, '/api/v2.0/projects/mx/logs')).status }) },
 };
 
 beforeAll(async () => {
@@ -300,8 +350,4 @@ describe('permission matrix', () => {
       }
     });
   }
-
-  describe('still to cover as their endpoints land', () => {
-    for (const action of PENDING) it.todo(action);
-  });
 });
