@@ -114,7 +114,6 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   const artifacts = new ArtifactService({ metadata, storage, clock });
   const labels = new LabelService({ metadata, clock });
   const search = new SearchService({ metadata, access, projects });
-  const members = new MemberService({ metadata, clock, onChange: () => access.forgetDecisions() });
   const robots = new RobotService({ metadata, hasher: argon2Hasher, clock, access, onChange: () => access.forgetDecisions() });
   const configuration = new ConfigService({
     metadata,
@@ -155,6 +154,12 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   access.useExternalAuthenticator(ldap.authenticator);
   configuration.subscribe((changed) => {
     if (changed.some((k) => k === 'auth_mode' || k.startsWith('ldap_'))) ldap.configurationChanged();
+  });
+  const members = new MemberService({
+    metadata,
+    clock,
+    onChange: () => access.forgetDecisions(),
+    onboardUser: (actor, username) => ldap.onboardForMembership(actor, username),
   });
   const userGroups = new UserGroupService({ metadata, clock, directory: ldap, onChange: () => access.forgetDecisions() });
   const uploads = new BlobUploadService({

@@ -160,6 +160,18 @@ export class LdapService {
     return failures;
   }
 
+  /**
+   * Harbor's SearchAndOnBoardUser: a directory user who has never signed in is onboarded when a
+   * project admin adds them as a member by username. False when LDAP is not the auth mode or
+   * the directory has no such user (the caller then answers 404 as for any unknown user).
+   */
+  async onboardForMembership(actor: Actor, uid: string): Promise<boolean> {
+    const s = await this.settings.get();
+    if (!s.enabled || s.connection.url === '') return false;
+    const failures = await this.importUsers(actor, [uid]);
+    return failures.length === 0 || failures[0]!.error === 'the user already exists';
+  }
+
   /** GET /ldap/groups/search: the group at a DN, or the groups with this name below the group base DN. */
   async searchGroups(q: { name?: string; dn?: string }): Promise<DirectoryGroup[]> {
     if (!q.name && !q.dn) throw badRequest('give groupname or groupdn');

@@ -44,6 +44,8 @@ export class MemberService {
       clock: Clock;
       /** called after a change so that cached role lookups are dropped */
       onChange?: () => void;
+      /** onboards an external (directory) user not yet known, by username; false when there is none */
+      onboardUser?: (actor: Actor, username: string) => Promise<boolean>;
     },
   ) {}
 
@@ -61,6 +63,11 @@ export class MemberService {
   async add(actor: Actor, project: Project, input: MemberInput): Promise<ProjectMember> {
     const role = roleFromId(input.roleId);
     if (!input.user === !input.group) throw badRequest('give exactly one of member_user and member_group');
+    const username = input.user?.username?.trim();
+    // the directory is asked outside the transaction: no network round trip while a write lock is held
+    if (username && !(input.user!.userId! > 0) && this.deps.onboardUser && !(await this.deps.metadata.users.getByUsername(username))) {
+      await this.deps.onboardUser(actor, username);
+    }
     const now = this.deps.clock.now();
     const member = await this.deps.metadata.transaction(async (tx) => {
       const entity = input.user ? await this.userEntity(tx, input.user) : await this.groupEntity(tx, input.group!, now);
