@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { basic, BlobMaker, Registry } from './lib/client.mjs';
 import { PEER, Report } from './lib/report.mjs';
 import { ADMIN_PASSWORD, DATA_BASE, startBerth, startPeer } from './lib/servers.mjs';
+import { access } from './scenarios/access.mjs';
 import { largePull, largePush, smallPush } from './scenarios/blobs.mjs';
 import { manifestPut, manifestReads } from './scenarios/manifests.mjs';
 import { memory } from './scenarios/memory.mjs';
@@ -33,6 +34,7 @@ const SCENARIOS = {
   small: (ctx) => smallPush(ctx, { concurrency: 8, seconds: quick ? 1 : 1.5, runs }),
   manifestPut: (ctx) => manifestPut(ctx, { concurrency: 8, seconds, runs }),
   manifestRead: (ctx) => manifestReads(ctx, { connections: 32, seconds, runs }),
+  access: (ctx) => access(ctx, { connections: 32, seconds, runs }),
   pull: (ctx) => largePull(ctx, quick ? 3 : 5),
   tags: (ctx) => tagList(ctx, { tags: 10_000, pageSize: 100, concurrency: 8, runs }),
   memory: (ctx) => memory(ctx, { mib: quick ? 512 : 2048 }),

@@ -18,15 +18,17 @@ export class Report {
    *   cpu?: { unit: string, values: Record<string, number[]> } }} row
    *   values: every run's figure per target ('distribution' is the peer); the figure shown is
    *   the median unless `stat` says otherwise. target.ratio is checked against the peer,
-   *   target.max against Berth's figure itself.
+   *   target.max against Berth's figure itself. `baseline` names another label of `values` to
+   *   take the peer's place (a Berth-against-Berth comparison, e.g. authorised vs anonymous).
    */
   add(row) {
     const stat = row.stat ?? median;
     const shown = Object.fromEntries(Object.entries(row.values).map(([k, xs]) => [k, stat(xs)]));
-    const peer = shown[PEER];
+    const base = row.baseline ?? PEER;
+    const peer = shown[base];
     const lines = [];
     for (const [label, v] of Object.entries(shown)) {
-      if (label === PEER) continue;
+      if (label === base) continue;
       const ratio = peer === undefined ? undefined : row.higher ? v / peer : peer / v;
       let verdict = '';
       if (row.target?.ratio !== undefined && ratio !== undefined) {
@@ -36,7 +38,7 @@ export class Report {
       }
       lines.push({ label, value: v, ratio, verdict, cpu: cpuOf(row, label) });
     }
-    const entry = { ...row, stat: undefined, shown, peer, peerCpu: cpuOf(row, PEER), lines };
+    const entry = { ...row, stat: undefined, shown, peer, peerCpu: cpuOf(row, base), lines };
     this.rows.push(entry);
     for (const l of lines) {
       process.stdout.write(
@@ -44,7 +46,7 @@ export class Report {
           (peer !== undefined ? ` vs ${fmt(peer)} -> ${fmt(l.ratio)}x` : '') +
           (l.verdict ? `  ${l.verdict}` : '') +
           `   runs ${row.values[l.label].map(fmt).join(', ')}` +
-          (peer !== undefined ? ` | peer ${row.values[PEER].map(fmt).join(', ')}` : '') +
+          (peer !== undefined ? ` | ${row.baseline ? 'baseline' : 'peer'} ${row.values[base].map(fmt).join(', ')}` : '') +
           (l.cpu !== undefined ? `   server CPU ${fmt(l.cpu)} vs ${fmt(entry.peerCpu)} ${row.cpu.unit}` : '') +
           '\n',
       );

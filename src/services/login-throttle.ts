@@ -163,6 +163,8 @@ export const tooManyFailedLogins = (retryAfterSeconds: number) =>
 
 /** how long credentials that succeeded pass without the throttle's checks */
 const TRUST_MS = 5 * 60_000;
+/** How long an attempt waits for the checks in flight that fill its key's budget. */
+const MAX_INFLIGHT_WAIT_MS = 10_000;
 
 /** A username as a key; names longer than any account can have share one key per prefix. */
 const userKey = (username: string) => `u:${username.slice(0, 256)}`;
@@ -188,13 +190,15 @@ export function addressKey(ip: string): string {
  * exist is throttled exactly like one that does. Every failed check goes to `recordFailure`.
  *
  * Attempts in flight count as failures until they end, so that a burst of parallel guesses
- * cannot pass the limit before the first of them is recorded. Credentials that succeeded in the
+ * cannot pass the limit before the first of them is recorded; an attempt beyond that budget
+ * waits for the running checks (bounded) instead of being refused outright. Credentials that succeeded in the
  * last minutes (on this instance) are no guesses: they pass without either check, so that a
  * client's parallel requests never trip the limit and an attacker who locks an account or an
  * address out does not stop the clients already working with it.
  */
 export class LoginThrottle implements PasswordGuard {
   private readonly inflight = new Map<string, number>();
+  private readonly waiters = new Map<string, (() => void)[]>();
   private readonly recentlyGood: TtlCache<string, true>;
 
   constructor(
@@ -217,19 +221,35 @@ export class LoginThrottle implements PasswordGuard {
     const fingerprint = createHash('sha256').update(username).update('\0').update(password).digest('base64');
     // not a guess: these exact credentials were right a moment ago, so neither a lockout nor
     // the in-flight count holds them up (a locked-out address does not stop its working clients)
-    const trusted = this.recentlyGood.get(fingerprint) !== undefined;
+    let trusted = this.recentlyGood.get(fingerprint) !== undefined;
 
     let states: (FailureState | undefined)[] = [];
-    if (!trusted) {
+    const waitStarted = performance.now();
+    while (!trusted) {
       states = await Promise.all(keys.map((k) => counter.get(k.key, now)));
       let retryAfterMs = 0;
+      let busy: string | undefined;
       keys.forEach((k, i) => {
         const s = states[i];
         if (s && s.blockedUntil > now) retryAfterMs = Math.max(retryAfterMs, s.blockedUntil - now);
-        else if ((s?.failures ?? 0) + (this.inflight.get(k.key) ?? 0) >= k.max) retryAfterMs = Math.max(retryAfterMs, 1000);
+        else if ((s?.failures ?? 0) + (this.inflight.get(k.key) ?? 0) >= k.max) {
+          if (this.inflight.has(k.key)) busy = k.key;
+          else retryAfterMs = Math.max(retryAfterMs, 1000);
+        }
       });
       if (retryAfterMs > 0) throw tooManyFailedLogins(Math.ceil(retryAfterMs / 1000));
-      for (const k of keys) this.inflight.set(k.key, (this.inflight.get(k.key) ?? 0) + 1);
+      if (busy === undefined) {
+        for (const k of keys) this.inflight.set(k.key, (this.inflight.get(k.key) ?? 0) + 1);
+        break;
+      }
+      // The budget is taken by checks still running: wait for them rather than refuse. A
+      // client's parallel first requests with new credentials then pass as soon as the first
+      // of them succeeds; parallel guesses are checked one budget at a time and refused once
+      // the failures lock the key out.
+      const left = MAX_INFLIGHT_WAIT_MS - (performance.now() - waitStarted);
+      if (left <= 0) throw tooManyFailedLogins(1);
+      await this.settled(busy, left);
+      trusted = this.recentlyGood.get(fingerprint) !== undefined;
     }
     let principal: Principal | undefined;
     let after: FailureState[] = [];
@@ -258,5 +278,24 @@ export class LoginThrottle implements PasswordGuard {
     const n = (this.inflight.get(key) ?? 1) - 1;
     if (n <= 0) this.inflight.delete(key);
     else this.inflight.set(key, n);
+    const waiting = this.waiters.get(key);
+    if (waiting) {
+      this.waiters.delete(key);
+      for (const wake of waiting) wake();
+    }
+  }
+
+  /** Resolves when a check in flight for `key` ends, or after `ms`. */
+  private settled(key: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      const list = this.waiters.get(key) ?? [];
+      list.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.waiters.set(key, list);
+    });
   }
 }

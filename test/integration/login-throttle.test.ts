@@ -132,6 +132,25 @@ describe('LoginThrottle with a clock of its own', () => {
     expect(results.filter((r) => r === 'TOOMANYREQUESTS')).toHaveLength(25);
   });
 
+  it('lets a parallel first burst of right credentials through: the extra attempts wait for the first check', async () => {
+    const t = throttle();
+    let running = 0;
+    let most = 0;
+    let firstDone = false;
+    const slowRight = async () => {
+      running++;
+      if (!firstDone) most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 20));
+      firstDone = true;
+      running--;
+      return alice;
+    };
+    const burst = await Promise.all(Array.from({ length: 16 }, () => t.guard('alice', 'Right12345', { ...from, ip: '192.0.2.77' }, slowRight)));
+    expect(burst).toEqual(Array.from({ length: 16 }, () => alice));
+    // until the first success made them trusted, no more than the budget was being checked
+    expect(most).toBe(5);
+  });
+
   it('does not hold up credentials that just worked, not even while the account is locked out', async () => {
     const t = throttle();
     const mine = { ...from, ip: '192.0.2.200' };
