@@ -13,6 +13,8 @@ PACKAGES=(
   radosgw ceph-mon ceph-osd
   # a real directory for the LDAP tests (scripts/slapd.sh): OpenLDAP, its clients, a TLS certificate
   slapd ldap-utils openssl
+  # a real browser for the UI and API-page tests (playwright-core drives it)
+  chromium
   # misc tools used by test setup scripts
   curl uuid-runtime jq wrk ca-certificates
   # ab: HTTP load with HEAD requests for `npm run bench` (wrk 4.1 cannot parse HEAD replies)
