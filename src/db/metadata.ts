@@ -20,6 +20,7 @@ import { KyselyRepositoryRepo } from './repos/repositories.repo.js';
 import { KyselyTagRepo } from './repos/tags.repo.js';
 import { KyselyUploadRepo } from './repos/uploads.repo.js';
 import { KyselyUserRepo } from './repos/users.repo.js';
+import { KyselyVulndbRepo } from './repos/vulndb.repo.js';
 import { PreparedQueries } from './prepared.js';
 import type { DB } from './schema.js';
 
@@ -43,6 +44,7 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries, dialect: Dialect): M
     catalog: new KyselyCatalogRepo(db),
     artifacts: new KyselyArtifactRepo(db, dialect),
     labels: new KyselyLabelRepo(db),
+    vulndb: new KyselyVulndbRepo(db, dialect),
   };
 }
 

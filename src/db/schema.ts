@@ -27,6 +27,13 @@ export interface DB {
   oidc_users: OidcUsersTable;
   oidc_pending: OidcPendingTable;
   ldap_users: LdapUsersTable;
+  vulndb_state: VulndbStateTable;
+  vulndb_batches: VulndbBatchesTable;
+  vulndb_sources: VulndbSourcesTable;
+  vulndb_advisories: VulndbAdvisoriesTable;
+  vulndb_affected: VulndbAffectedTable;
+  vulndb_kev: VulndbKevTable;
+  vulndb_epss: VulndbEpssTable;
 }
 
 // Booleans are 0/1 integers and times are epoch milliseconds on both dialects, so that one
@@ -246,4 +253,66 @@ export interface ArtifactBlocksTable {
   repository_id: number;
   block: number;
   n: number;
+}
+
+// vulnerability database (migration 007); JSON columns are text on both dialects
+export interface VulndbStateTable {
+  id: number;
+  generation: number;
+}
+
+export interface VulndbBatchesTable {
+  id: Generated<number>;
+  source: string;
+  created_at: number;
+}
+
+export interface VulndbSourcesTable {
+  name: string;
+  kind: string;
+  batch: number | null;
+  records: Generated<number>;
+  skipped: Generated<number>;
+  updated_at: number | null;
+  checked_at: number | null;
+  url: string | null;
+  etag: string | null;
+  last_modified: string | null;
+  last_error: string | null;
+}
+
+export interface VulndbAdvisoriesTable {
+  batch: number;
+  id: string;
+  aliases: string;
+  summary: string;
+  details: string;
+  modified: string | null;
+  published: string | null;
+  withdrawn: string | null;
+  severity: string;
+  cvss_version: string | null;
+  cvss_vector: string | null;
+  cvss_score: number | null;
+  refs: string;
+}
+
+export interface VulndbAffectedTable {
+  batch: number;
+  advisory_id: string;
+  ecosystem: string;
+  name: string;
+  data: string;
+}
+
+export interface VulndbKevTable {
+  batch: number;
+  cve: string;
+}
+
+export interface VulndbEpssTable {
+  batch: number;
+  cve: string;
+  score: number;
+  percentile: number;
 }

@@ -16,6 +16,7 @@ import type { ConfigRepo, GroupRepo, MemberRepo, RobotRepo } from './identity-re
 import type { OidcRepo } from './oidc-repo.js';
 import type { LdapRepo } from './ldap-repo.js';
 import type { Page } from './page.js';
+import type { VulndbRepo } from './vulndb-repo.js';
 
 /**
  * The metadata port: one interface per table group, and a unit of work that runs a function
@@ -49,6 +50,7 @@ export interface MetadataRepos {
   catalog: CatalogRepo;
   artifacts: ArtifactRepo;
   labels: LabelRepo;
+  vulndb: VulndbRepo;
 }
 
 export type { Page };
