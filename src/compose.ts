@@ -36,6 +36,11 @@ import { UserGroupService } from './services/user-group.service.js';
 import { UiLoginService } from './services/ui-login.service.js';
 import { UserService } from './services/user.service.js';
 import { STORAGE_DRIVERS } from './storage/drivers.js';
+import { FileFeedReader } from './scanner/vulndb/feed-reader.js';
+import { HttpMirrorClient } from './scanner/vulndb/mirror-client.js';
+import type { VulnerabilityMatcher } from './ports/vuln-matcher.js';
+import { VulndbMatcher } from './services/vulndb-matcher.js';
+import { VulndbService } from './services/vulndb.service.js';
 import { VERSION } from './version.js';
 
 /** The only place that names concrete adapters. */
@@ -52,6 +57,8 @@ export interface Berth {
   settings: ConfigService;
   ldap: LdapService;
   uploads: BlobUploadService;
+  vulndb: VulndbService;
+  vulnMatcher: VulnerabilityMatcher;
   app: Awaited<ReturnType<typeof buildApp>>;
   close(): Promise<void>;
 }
@@ -73,6 +80,25 @@ export async function openDatabase(config: Config): Promise<Metadata> {
   }
   await mkdir(dataDir, { recursive: true });
   return openMetadata({ driver: 'sqlite', path: resolve(config.database.sqlitePath ?? join(dataDir, 'berth.db')) });
+}
+
+/** The vulnerability database service over an open database (the server's, or the CLI's). */
+export function makeVulndbService(config: Config, metadata: Metadata, logger?: Logger): VulndbService {
+  const v = config.vulndb;
+  return new VulndbService({
+    repo: metadata.vulndb,
+    feeds: new FileFeedReader(),
+    mirror: new HttpMirrorClient({ maxBytes: v.maxDownloadBytes, timeoutMs: v.downloadTimeoutSeconds * 1000 }),
+    clock: systemClock,
+    config: {
+      ...(v.mirrorUrl ? { mirrorUrl: v.mirrorUrl } : {}),
+      ecosystems: v.ecosystems.split(',').map((e) => e.trim()).filter((e) => e.length > 0),
+      ...(v.kevUrl ? { kevUrl: v.kevUrl } : {}),
+      ...(v.epssUrl ? { epssUrl: v.epssUrl } : {}),
+      updateIntervalSeconds: v.updateIntervalSeconds,
+    },
+    ...(logger ? { log: logger } : {}),
+  });
 }
 
 /** The user service alone, for `berth user …` commands that run beside a server. */
@@ -178,6 +204,10 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   });
   const manifests = new ManifestService({ metadata, storage, repositories, clock, audit });
   const tags = new TagService({ metadata, repositories });
+  // the vulnerability database: imports, mirror updates, and the matcher scans run against
+  const vulnMatcher = new VulndbMatcher({ repo: metadata.vulndb });
+  const vulndb = makeVulndbService(config, metadata, logger);
+
   const health = new HealthService({
     database: () => metadata.ping(),
     storage: () => storage.list(''),
@@ -206,6 +236,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     ldap,
     userGroups,
     health,
+    vulndb,
     info: { version: VERSION, storageDriver: storage.name, externalUrl: config.externalUrl },
     config: {
       service: config.auth.service,
@@ -214,6 +245,8 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
       chunkMinLength: config.uploads.chunkMinLength,
     },
   });
+
+  vulndb.start();
 
   return {
     config,
@@ -228,8 +261,11 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     settings: configuration,
     ldap,
     uploads,
+    vulndb,
+    vulnMatcher,
     app,
     async close() {
+      await vulndb.stop();
       await app.close();
       // the pulls and failed logins still in memory
       await audit.close();

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { startServer } from '../server.js';
 import { commandAudit } from './audit.command.js';
 import { commandUser } from './user.command.js';
+import { commandVulndb } from './vulndb.command.js';
 
 const USAGE = `usage: berth <command> [options]
 
@@ -17,6 +18,8 @@ commands:
   config schema                 print the configuration's JSON Schema
   audit verify [--from ID] [--to ID]
                                 check the audit log's hash chain (exit 1 at the first broken link)
+  vulndb import PATH...         import OSV zips/folders, a KEV catalog, EPSS scores (docs/vulndb.md)
+  vulndb status | update        the vulnerability database's sources; fetch from the mirror now
 
 options:
   --config FILE                 YAML configuration (default ./berth.yaml when present)
@@ -59,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'audit':
       return commandAudit(load(), sub, { ...(values.from !== undefined ? { from: values.from } : {}), ...(values.to !== undefined ? { to: values.to } : {}) });
+    case 'vulndb':
+      return commandVulndb(load(), sub, rest);
     case 'user':
       if (sub === 'create' || sub === 'passwd') {
         return commandUser(load(), sub, rest, {

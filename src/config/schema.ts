@@ -91,6 +91,20 @@ export const ConfigSchema = T.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    vulndb: T.Object(
+      {
+        mirrorUrl: T.Optional(
+          T.String({ format: 'uri', description: "base URL of an osv.dev-style bucket serving <Ecosystem>/all.zip (osv.dev's own: https://osv-vulnerabilities.storage.googleapis.com); unset: no mirror updates" }),
+        ),
+        ecosystems: T.String({ default: 'Alpine,Debian,Go,Maven,npm,PyPI,RubyGems,crates.io', description: 'comma-separated OSV ecosystems fetched from the mirror' }),
+        kevUrl: T.Optional(T.String({ format: 'uri', description: "CISA KEV catalog JSON (https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json); unset: not fetched" })),
+        epssUrl: T.Optional(T.String({ format: 'uri', description: "FIRST EPSS scores csv or csv.gz (https://epss.empiricalsecurity.com/epss_scores-current.csv.gz); unset: not fetched" })),
+        updateIntervalSeconds: T.Integer({ minimum: 0, default: 0, description: 'how often the mirror is asked for changes; 0: never on a schedule (POST /api/v2.0/vulndb/update still works)' }),
+        maxDownloadBytes: T.Integer({ minimum: 1024, default: 2 * 1024 * 1024 * 1024, description: 'largest feed file accepted from the mirror' }),
+        downloadTimeoutSeconds: T.Integer({ minimum: 1, default: 600 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     shutdownTimeoutSeconds: T.Integer({ minimum: 0, default: 30, description: 'how long in-flight requests may finish on SIGTERM' }),
   },
   { additionalProperties: false, $id: 'https://berth.dev/schemas/config.json', title: 'Berth configuration' },

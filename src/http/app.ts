@@ -19,6 +19,8 @@ import type { UiLoginService } from '../services/ui-login.service.js';
 import type { UserService } from '../services/user.service.js';
 import type { UserGroupService } from '../services/user-group.service.js';
 import { auditRoutes } from './api/audit.routes.js';
+import { vulndbRoutes } from './api/vulndb.routes.js';
+import type { VulndbService } from '../services/vulndb.service.js';
 import { configRoutes } from './api/config.routes.js';
 import { replyNoRoute } from './api/harbor-unimplemented.js';
 import { ldapRoutes } from './api/ldap.routes.js';
@@ -70,6 +72,8 @@ export interface AppDeps {
   ldap: LdapService;
   userGroups: UserGroupService;
   health: HealthService;
+  /** the vulnerability database (GET /api/v2.0/vulndb) */
+  vulndb?: VulndbService;
   info: SystemInfo;
   config: {
     service: string;
@@ -163,6 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await robotRoutes(api, { robots: deps.robots, auth });
     await ldapRoutes(api, { ldap: deps.ldap, auth });
     await userGroupRoutes(api, { userGroups: deps.userGroups, auth });
+    if (deps.vulndb) await vulndbRoutes(api, { vulndb: deps.vulndb });
   });
   await openApiRoutes(app, openapi, { version: deps.info.version });
   return app;
