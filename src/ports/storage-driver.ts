@@ -29,6 +29,8 @@ export interface StorageDriver {
   delete(path: string, signal?: AbortSignal): Promise<void>;
   /** A URL the client may fetch the file from directly, when the driver can give one. */
   redirectUrl?(path: string, opts: { expiresInSeconds: number; signal?: AbortSignal }): Promise<string | undefined>;
+  /** Size and free space of the volume behind the driver, when it has one (not object storage). */
+  capacity?(): Promise<{ total: number; free: number }>;
   /** Removes leftovers of writers that never committed (a crash), older than the given age. */
   sweepTemporary?(olderThanMs: number): Promise<number>;
   close?(): Promise<void>;

@@ -143,6 +143,17 @@ export class RobotService {
     },
   ) {}
 
+  /**
+   * Harbor's GET /permissions: the (resource, action) pairs a robot can be given, project-level
+   * for every signed-in user and system-level for system admins only (what the robot dialog
+   * offers).
+   */
+  permissionCatalog(sysadmin: boolean): { system?: { resource: string; action: string }[]; project: { resource: string; action: string }[] } {
+    const flat = (m: ReadonlyMap<string, ReadonlySet<string>>) =>
+      [...m].sort(([a], [b]) => a.localeCompare(b)).flatMap(([resource, actions]) => [...actions].sort().map((action) => ({ resource, action })));
+    return { ...(sysadmin ? { system: flat(SYSTEM_PAIRS) } : {}), project: flat(PROJECT_PAIRS) };
+  }
+
   /** Checks the request's shape (Harbor's validate): 400 for anything malformed. */
   draft(input: RobotInput): RobotDraft {
     if (input.level !== 'system' && input.level !== 'project') throw badRequest(`bad request error level input: ${String(input.level).slice(0, 20)}`);

@@ -34,7 +34,7 @@ describe('GET /api/v2.0/docs in Chromium', () => {
     expect(await page.locator('details').count()).toBe(operations);
     expect(await page.locator('h2', { hasText: 'robot' }).count()).toBeGreaterThan(0);
     await page.fill('#filter', '/robots/{robot_id}');
-    await page.waitForFunction(() => document.querySelectorAll('details').length < 10);
+    await page.waitForFunction('document.querySelectorAll("details").length < 10');
     const shown = await page.locator('details summary .p').allTextContents();
     expect(shown.length).toBeGreaterThan(0);
     for (const p of shown) expect(p).toContain('/robots/{robot_id}');

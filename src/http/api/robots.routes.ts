@@ -119,6 +119,11 @@ function robotQuery(q: string | undefined): { level?: string; projectId?: number
 export async function robotRoutes(app: FastifyInstance, deps: { robots: RobotService; auth: AuthOptions }): Promise<void> {
   const { robots, auth } = deps;
   const actor = (req: FastifyRequest) => ({ principal: req.principal, ip: req.ip });
+
+  app.get('/api/v2.0/permissions', { schema: { tags: ['permissions'], operationId: 'getPermissions', summary: 'The permissions a robot account can be given' } }, async (req) => {
+    if (req.principal.kind === 'anonymous') throw unauthorized('sign in to see the permissions');
+    return robots.permissionCatalog(req.principal.kind === 'user' && req.principal.sysadmin);
+  });
   const signedIn = (req: FastifyRequest) => {
     if (req.principal.kind === 'anonymous') throw unauthorized('UnAuthorized');
   };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import {
@@ -81,6 +81,12 @@ export class FilesystemDriver implements StorageDriver {
 
   async close(): Promise<void> {
     this.closeDirHandles();
+  }
+
+  async capacity(): Promise<{ total: number; free: number }> {
+    const st = await statfs(this.root);
+    // bavail, not bfree: the blocks an unprivileged writer may still use
+    return { total: st.blocks * st.bsize, free: st.bavail * st.bsize };
   }
 
   /** rename into `dest`'s directory; a directory removed since it was cached is made again */
