@@ -237,7 +237,12 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     userGroups,
     health,
     vulndb,
-    info: { version: VERSION, storageDriver: storage.name, externalUrl: config.externalUrl },
+    info: {
+      version: VERSION,
+      storageDriver: storage.name,
+      externalUrl: config.externalUrl,
+      ...(storage.capacity ? { volume: () => storage.capacity!() } : {}),
+    },
     config: {
       service: config.auth.service,
       externalUrl: config.externalUrl,

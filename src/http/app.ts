@@ -145,7 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       req.principal = await authenticate(req, auth);
       if (req.session) reply.header(CSRF_HEADER, req.session.csrfToken);
     });
-    await systemRoutes(api, { health: deps.health, info: deps.info, settings: deps.settings });
+    await systemRoutes(api, { health: deps.health, info: deps.info, settings: deps.settings, auth });
     await userRoutes(api, {
       users: deps.users,
       auth,
