@@ -20,6 +20,7 @@ import { KyselyRepositoryRepo } from './repos/repositories.repo.js';
 import { KyselyTagRepo } from './repos/tags.repo.js';
 import { KyselyUploadRepo } from './repos/uploads.repo.js';
 import { KyselyUserRepo } from './repos/users.repo.js';
+import { KyselyCveAllowlistRepo } from './repos/cve-allowlist.repo.js';
 import { KyselyVulndbRepo } from './repos/vulndb.repo.js';
 import { PreparedQueries } from './prepared.js';
 import type { DB } from './schema.js';
@@ -44,6 +45,7 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries, dialect: Dialect): M
     catalog: new KyselyCatalogRepo(db),
     artifacts: new KyselyArtifactRepo(db, dialect),
     labels: new KyselyLabelRepo(db),
+    cveAllowlists: new KyselyCveAllowlistRepo(db),
     vulndb: new KyselyVulndbRepo(db, dialect),
   };
 }

@@ -27,6 +27,7 @@ export interface DB {
   oidc_users: OidcUsersTable;
   oidc_pending: OidcPendingTable;
   ldap_users: LdapUsersTable;
+  cve_allowlists: CveAllowlistsTable;
   vulndb_state: VulndbStateTable;
   vulndb_batches: VulndbBatchesTable;
   vulndb_sources: VulndbSourcesTable;
@@ -315,4 +316,15 @@ export interface VulndbEpssTable {
   cve: string;
   score: number;
   percentile: number;
+}
+
+// CVE allowlists (migration 009): scope `system` or `project:<id>`; items a JSON array of ids
+export interface CveAllowlistsTable {
+  id: Generated<number>;
+  scope: string;
+  project_id: number | null;
+  expires_at: number | null;
+  items: string;
+  created_at: number;
+  updated_at: number;
 }

@@ -30,6 +30,8 @@ export const ERROR_CODES = [
   'PRECONDITION',
   'METHOD_NOT_ALLOWED',
   'UNPROCESSABLE_ENTITY',
+  // Harbor's code for a pull refused by the project's vulnerability policy (412)
+  'PROJECTPOLICYVIOLATION',
   // Berth: statuses the dist-spec names (416, 413) and server-side failures
   'RANGE_NOT_SATISFIABLE',
   'PAYLOAD_TOO_LARGE',
@@ -93,5 +95,7 @@ export const badRequest = (message: string, detail?: unknown) => new RegistryErr
 export const notFound = (message: string, detail?: unknown) => new RegistryError('NOT_FOUND', message, detail);
 export const conflict = (message: string, detail?: unknown) => new RegistryError('CONFLICT', message, detail);
 export const forbidden = (message: string, detail?: unknown) => new RegistryError('FORBIDDEN', message, detail);
+export const projectPolicyViolation = (message: string, detail?: unknown) =>
+  new RegistryError('PROJECTPOLICYVIOLATION', message, detail);
 export const preconditionFailed = (message: string, detail?: unknown) =>
   new RegistryError('PRECONDITION', message, detail);

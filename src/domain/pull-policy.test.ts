@@ -136,6 +136,7 @@ describe('what the gate judges and who passes it', () => {
     expect(isGatedArtifact('application/vnd.oci.image.manifest.v1+json', 'application/vnd.dev.cosign.artifact.sig.v1+json')).toBe(false);
     expect(isGatedArtifact('application/vnd.oci.image.manifest.v1+json', 'application/vnd.cncf.helm.config.v1+json')).toBe(false);
     expect(isGatedArtifact('application/vnd.oci.image.manifest.v1+json', 'application/spdx+json')).toBe(false);
+    expect(isGatedArtifact('application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.config.v1+json', 'sha256:abc')).toBe(false);
   });
 
   it('lets only a robot holding repository:scanner-pull bypass, never a system administrator', () => {

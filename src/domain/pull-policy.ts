@@ -3,6 +3,7 @@
  * findings + policy + allowlist + now -> allow or deny with Harbor's message. The orchestration
  * (scan first, caches, timeouts) is src/services/pull-gate.service.ts.
  */
+import { artifactTypeOf } from './artifact.js';
 import type { Principal } from './permission.js';
 import { atLeast, isSeverity, SEVERITIES, type Severity, severityRank } from './severity.js';
 
@@ -126,15 +127,9 @@ export function allowlisted(f: GatedFinding, allow: ReadonlySet<string>): boolea
  * gated: images (OCI and Docker) and indexes of them. Signatures, SBOMs, Helm charts and other
  * artifacts pass, so that `cosign verify` and chart pulls keep working under the policy.
  */
-export function isGatedArtifact(mediaType: string, artifactType: string | null): boolean {
-  if (mediaType === 'application/vnd.oci.image.index.v1+json' || mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json') {
-    return artifactType === null;
-  }
-  if (mediaType === 'application/vnd.docker.distribution.manifest.v2+json') return true;
-  if (mediaType === 'application/vnd.oci.image.manifest.v1+json') {
-    return artifactType === null || artifactType === 'application/vnd.oci.image.config.v1+json' || artifactType === 'application/vnd.docker.container.image.v1+json';
-  }
-  return false;
+export function isGatedArtifact(mediaType: string, artifactType: string | null, subjectDigest: string | null = null): boolean {
+  // an artifact with a subject is an accessory of another (signature, SBOM, attestation)
+  return subjectDigest === null && artifactTypeOf(mediaType, artifactType) === 'IMAGE';
 }
 
 /**

@@ -16,6 +16,7 @@ import type { ConfigRepo, GroupRepo, MemberRepo, RobotRepo } from './identity-re
 import type { OidcRepo } from './oidc-repo.js';
 import type { LdapRepo } from './ldap-repo.js';
 import type { Page } from './page.js';
+import type { CveAllowlistRepo } from './cve-allowlist-repo.js';
 import type { VulndbRepo } from './vulndb-repo.js';
 
 /**
@@ -50,6 +51,7 @@ export interface MetadataRepos {
   catalog: CatalogRepo;
   artifacts: ArtifactRepo;
   labels: LabelRepo;
+  cveAllowlists: CveAllowlistRepo;
   vulndb: VulndbRepo;
 }
 
@@ -74,6 +76,10 @@ export interface ProjectRepo {
   /** deletes the project; false when it still holds repositories (nothing is deleted then) */
   deleteIfEmpty(id: number): Promise<boolean>;
   repositoryCount(id: number): Promise<number>;
+  /** Harbor's project metadata (prevent_vul, severity, auto_scan, reuse_sys_cve_allowlist…): name -> string value */
+  metadataOf(id: number): Promise<Record<string, string>>;
+  /** sets the given entries (others stay) */
+  setMetadata(id: number, entries: Readonly<Record<string, string>>): Promise<void>;
 }
 
 export interface UserRepo {

@@ -2,13 +2,14 @@ import { digestOf, parseDigest } from '../domain/digest.js';
 import { digestInvalid, manifestBlobUnknown, manifestInvalid, manifestUnknown, RegistryError } from '../domain/errors.js';
 import { type Descriptor, type ParsedManifest, parseManifest } from '../domain/manifest.js';
 import { essence, isIndexMediaType } from '../domain/media-types.js';
-import type { ManifestRecord, ManifestWithContent } from '../domain/records.js';
+import type { ManifestRecord, ManifestWithContent, Repository } from '../domain/records.js';
 import { isValidTag, parseLookupReference, parseReference, type Reference } from '../domain/reference.js';
 import type { RepoName } from '../domain/repo-name.js';
 import type { Clock } from '../ports/clock.js';
 import type { Metadata, MetadataRepos } from '../ports/metadata.js';
 import type { StorageDriver } from '../ports/storage-driver.js';
 import { type Actor, type AuditService, actorFields } from './audit.service.js';
+import type { PullGate } from './pull-gate.service.js';
 import type { RepositoryResolver } from './repositories.js';
 import { blobPath } from './storage-paths.js';
 
@@ -32,6 +33,8 @@ export class ManifestService {
       clock: Clock;
       /** pulls are buffered, not written in the request */
       audit?: Pick<AuditService, 'pulled'>;
+      /** the vulnerability policy (project prevent_vul) on GET and HEAD */
+      gate?: PullGate;
     },
   ) {}
 
@@ -116,11 +119,12 @@ export class ManifestService {
         : await this.deps.metadata.manifests.get(repo.id, reference.digest.value);
     if (!m) throw manifestUnknown(referenceParam);
     const served = await this.negotiate(repo.id, m, reference, accept);
+    await this.gate(name, repo, served, actor);
     this.deps.audit?.pulled(actor, reference.kind === 'tag' ? `${name.value}:${reference.tag}` : `${name.value}@${served.digest}`, repo.projectId);
     return served;
   }
 
-  async head(name: RepoName, referenceParam: string, accept: readonly string[]): Promise<ManifestRecord> {
+  async head(name: RepoName, referenceParam: string, accept: readonly string[], actor?: Actor): Promise<ManifestRecord> {
     const reference = parseLookupReference(referenceParam);
     const repo = await this.deps.repositories.find(name);
     const m =
@@ -128,8 +132,25 @@ export class ManifestService {
         ? await this.deps.metadata.manifests.statByTag(repo.id, reference.tag)
         : await this.deps.metadata.manifests.stat(repo.id, reference.digest.value);
     if (!m) throw manifestUnknown(referenceParam);
-    if (acceptable(m.mediaType, accept) || reference.kind === 'digest') return m;
-    return this.negotiate(repo.id, { ...m, content: Buffer.alloc(0) }, reference, accept);
+    const served = acceptable(m.mediaType, accept) || reference.kind === 'digest' ? m : await this.negotiate(repo.id, { ...m, content: Buffer.alloc(0) }, reference, accept);
+    await this.gate(name, repo, served, actor);
+    return served;
+  }
+
+  /** Harbor's vulnerable middleware: a pull the project's policy refuses is a 412 PROJECTPOLICYVIOLATION. */
+  private async gate(name: RepoName, repo: Repository, m: ManifestRecord, actor: Actor | undefined): Promise<void> {
+    if (!this.deps.gate) return;
+    await this.deps.gate.check({
+      projectId: repo.projectId,
+      projectName: name.project,
+      repositoryId: repo.id,
+      repositoryName: name.value,
+      digest: m.digest,
+      mediaType: m.mediaType,
+      artifactType: m.artifactType,
+      subjectDigest: m.subjectDigest,
+      principal: actor?.principal,
+    });
   }
 
   /** DELETE by digest removes the manifest and its tags; by tag removes only the tag. */

@@ -1,14 +1,32 @@
 import { badRequest, isRegistryError, notFound, preconditionFailed } from '../domain/errors.js';
 import type { Principal } from '../domain/permission.js';
 import type { Project } from '../domain/records.js';
+import { normalizeProjectMetadata } from '../domain/project-metadata.js';
 import { isValidProjectName } from '../domain/repo-name.js';
 import type { Clock } from '../ports/clock.js';
 import type { Metadata, Page } from '../ports/metadata.js';
 import { type Actor, actorFields } from './audit.service.js';
+import { type AllowlistInput, parseAllowlist, writeAllowlist } from './cve-allowlist.service.js';
 
 export interface ProjectView extends Project {
   ownerName: string | null;
   repoCount: number;
+  /** Harbor's project metadata other than `public` (prevent_vul, severity, auto_scan…) */
+  metadata: Record<string, string>;
+}
+
+/** What a project's POST/PUT may set beside its name and visibility. */
+export interface ProjectSettings {
+  /** Harbor's metadata object as sent (checked by normalizeProjectMetadata) */
+  metadata?: Readonly<Record<string, unknown>>;
+  /** Harbor's cve_allowlist: replaces the project's own list */
+  cveAllowlist?: AllowlistInput;
+}
+
+function parseSettings(s: ProjectSettings): { entries: Record<string, string>; allowlist?: { items: string[]; expiresAt: number | null } } {
+  const md = s.metadata ? normalizeProjectMetadata(s.metadata) : { entries: {} };
+  if ('error' in md) throw badRequest(md.error);
+  return { entries: md.entries, ...(s.cveAllowlist ? { allowlist: parseAllowlist(s.cveAllowlist) } : {}) };
 }
 
 export interface ProjectQuery {
@@ -26,21 +44,25 @@ export class ProjectService {
       clock: Clock;
       /** called after a change so that cached access decisions are dropped */
       onChange?: (name: string) => void;
+      /** called after a project's metadata or allowlist changed (the pull gate's caches) */
+      onPolicyChange?: (projectId: number) => void;
     },
   ) {}
 
   /** `ip`: the source address, for the audit log */
-  async create(owner: Principal, input: { name: string; public: boolean }, ip?: string): Promise<Project> {
+  async create(owner: Principal, input: { name: string; public: boolean } & ProjectSettings, ip?: string): Promise<Project> {
     if (!isValidProjectName(input.name)) {
       throw badRequest(
         `project name ${JSON.stringify(input.name.slice(0, 300))} is invalid: use 1-255 lowercase letters, digits and . _ - , starting and ending with a letter or digit`,
       );
     }
+    const settings = parseSettings(input);
     const now = this.deps.clock.now();
     // Harbor: the creator administers the project it created
     const project = await this.deps.metadata.transaction(async (tx) => {
       const p = await tx.projects.create({ name: input.name, public: input.public, ownerId: owner.kind === 'user' ? owner.userId : null, now });
       if (owner.kind === 'user') await tx.members.add({ projectId: p.id, entityType: 'u', entityId: owner.userId, role: 'projectAdmin', now });
+      if (Object.keys(settings.entries).length) await tx.projects.setMetadata(p.id, settings.entries);
       await tx.audit.append({
         ...actorFields({ principal: owner, ...(ip ? { ip } : {}) }),
         operation: 'create',
@@ -48,9 +70,10 @@ export class ProjectService {
         resource: p.name,
         projectId: p.id,
         result: 'success',
-        detail: { public: p.public },
+        detail: { public: p.public, ...(Object.keys(settings.entries).length ? { metadata: settings.entries } : {}) },
         at: now,
       });
+      if (settings.allowlist) await writeAllowlist(tx, p.id, settings.allowlist, now, { principal: owner, ...(ip ? { ip } : {}) }, p.name);
       return p;
     });
     this.deps.onChange?.(project.name);
@@ -89,14 +112,20 @@ export class ProjectService {
     return { total: page.total, items: await Promise.all(page.items.map((p) => this.view(p))) };
   }
 
-  async update(nameOrId: string, byId: boolean, patch: { public?: boolean }, actor?: Actor): Promise<void> {
+  async update(nameOrId: string, byId: boolean, patch: { public?: boolean } & ProjectSettings, actor?: Actor): Promise<void> {
     const p = await this.find(nameOrId, byId);
+    const settings = parseSettings(patch);
+    const hasEntries = Object.keys(settings.entries).length > 0;
     const now = this.deps.clock.now();
     await this.deps.metadata.transaction(async (tx) => {
-      await tx.projects.update(p.id, { ...patch, now });
-      await tx.audit.append({ ...actorFields(actor), operation: 'update', resourceType: 'project', resource: p.name, projectId: p.id, result: 'success', detail: { ...patch }, at: now });
+      await tx.projects.update(p.id, { ...(patch.public !== undefined ? { public: patch.public } : {}), now });
+      if (hasEntries) await tx.projects.setMetadata(p.id, settings.entries);
+      const detail = { ...(patch.public !== undefined ? { public: patch.public } : {}), ...(hasEntries ? { metadata: settings.entries } : {}) };
+      await tx.audit.append({ ...actorFields(actor), operation: 'update', resourceType: 'project', resource: p.name, projectId: p.id, result: 'success', detail, at: now });
+      if (settings.allowlist) await writeAllowlist(tx, p.id, settings.allowlist, now, actor, p.name);
     });
     this.deps.onChange?.(p.name);
+    if (hasEntries || settings.allowlist) this.deps.onPolicyChange?.(p.id);
   }
 
   /** Harbor refuses to delete a project that still holds repositories (412). */
@@ -126,10 +155,11 @@ export class ProjectService {
   }
 
   private async view(p: Project): Promise<ProjectView> {
-    const [owner, repoCount] = await Promise.all([
+    const [owner, repoCount, metadata] = await Promise.all([
       p.ownerId === null ? undefined : this.deps.metadata.users.getById(p.ownerId),
       this.deps.metadata.projects.repositoryCount(p.id),
+      this.deps.metadata.projects.metadataOf(p.id),
     ]);
-    return { ...p, ownerName: owner?.username ?? null, repoCount };
+    return { ...p, ownerName: owner?.username ?? null, repoCount, metadata };
   }
 }

@@ -86,6 +86,21 @@ export class KyselyProjectRepo implements ProjectRepo {
     }
   }
 
+  async metadataOf(id: number): Promise<Record<string, string>> {
+    const rows = await this.db.selectFrom('project_metadata').select(['name', 'value']).where('project_id', '=', id).execute();
+    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+  }
+
+  async setMetadata(id: number, entries: Readonly<Record<string, string>>): Promise<void> {
+    for (const [name, value] of Object.entries(entries)) {
+      await this.db
+        .insertInto('project_metadata')
+        .values({ project_id: id, name, value })
+        .onConflict((oc) => oc.columns(['project_id', 'name']).doUpdateSet({ value }))
+        .execute();
+    }
+  }
+
   async repositoryCount(id: number): Promise<number> {
     const r = await this.db
       .selectFrom('repositories')

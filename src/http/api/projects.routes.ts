@@ -2,8 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Static, Type as T } from '@sinclair/typebox';
 import { unauthorized } from '../../domain/errors.js';
 import { projectResource, type Role, ROLE_IDS, systemResource } from '../../domain/permission.js';
+import type { CveAllowlistService } from '../../services/cve-allowlist.service.js';
 import type { ProjectService, ProjectView } from '../../services/project.service.js';
 import { type AuthOptions, requireApi } from '../auth.js';
+import { allowlistJson, CveAllowlistBody } from './cve-allowlist.routes.js';
 import { PagingQuery, pageWindow, setPageHeaders } from './paging.js';
 
 const BoolString = T.Union([T.Literal('true'), T.Literal('false')]);
@@ -15,8 +17,7 @@ const ProjectReq = T.Object(
     metadata: T.Optional(T.Object({ public: T.Optional(BoolString) }, { additionalProperties: true })),
     storage_limit: T.Optional(T.Integer()),
     registry_id: T.Optional(T.Union([T.Integer(), T.Null()])),
-    // Harbor fields accepted for compatibility; allowlists arrive with the scanning issue
-    cve_allowlist: T.Optional(T.Unknown()),
+    cve_allowlist: T.Optional(CveAllowlistBody),
   },
   { additionalProperties: false },
 );
@@ -25,6 +26,7 @@ const ProjectUpdate = T.Object(
   {
     metadata: T.Optional(T.Object({ public: T.Optional(BoolString) }, { additionalProperties: true })),
     public: T.Optional(T.Boolean()),
+    cve_allowlist: T.Optional(CveAllowlistBody),
   },
   { additionalProperties: true },
 );
@@ -58,7 +60,7 @@ export function projectJson(p: ProjectView, roles: readonly Role[] = []) {
     owner_name: p.ownerName ?? '',
     togglable: true,
     repo_count: p.repoCount,
-    metadata: { public: String(p.public) },
+    metadata: { ...p.metadata, public: String(p.public) },
     current_user_role_id: ranked[0] === undefined ? 0 : ROLE_IDS[ranked[0]],
     current_user_role_ids: ranked.map((r) => ROLE_IDS[r]),
   };
@@ -71,13 +73,17 @@ export function byId(req: FastifyRequest, nameOrId: string): boolean {
   return /^[0-9]+$/.test(nameOrId);
 }
 
-export async function projectRoutes(app: FastifyInstance, deps: { projects: ProjectService; auth: AuthOptions }): Promise<void> {
+export async function projectRoutes(
+  app: FastifyInstance,
+  deps: { projects: ProjectService; auth: AuthOptions; allowlists?: Pick<CveAllowlistService, 'project'> },
+): Promise<void> {
   const { projects, auth } = deps;
 
   app.post<{ Body: Static<typeof ProjectReq> }>('/api/v2.0/projects', { schema: { body: ProjectReq } }, async (req, reply) => {
     await requireApi(req, auth, 'create', systemResource('project'));
     const isPublic = req.body.public ?? req.body.metadata?.public === 'true';
-    const p = await projects.create(req.principal, { name: req.body.project_name, public: isPublic }, req.ip);
+    const settings = { ...(req.body.metadata ? { metadata: req.body.metadata } : {}), ...(req.body.cve_allowlist ? { cveAllowlist: req.body.cve_allowlist } : {}) };
+    const p = await projects.create(req.principal, { name: req.body.project_name, public: isPublic, ...settings }, req.ip);
     return reply.code(201).header('location', `/api/v2.0/projects/${p.id}`).send();
   });
 
@@ -113,7 +119,8 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
       throw e;
     });
     await requireApi(req, auth, 'read', projectResource(view.name, 'project'));
-    return projectJson(view, await auth.access.rolesIn(req.principal, view.name));
+    const json = projectJson(view, await auth.access.rolesIn(req.principal, view.name));
+    return deps.allowlists ? { ...json, cve_allowlist: allowlistJson(await deps.allowlists.project(view.id)) } : json;
   });
 
   app.put<{ Params: Static<typeof NameOrId>; Body: Static<typeof ProjectUpdate> }>(
@@ -124,7 +131,12 @@ export async function projectRoutes(app: FastifyInstance, deps: { projects: Proj
       const p = await projects.find(key, byId(req, key));
       await requireApi(req, auth, 'update', projectResource(p.name, 'project'));
       const pub = req.body.public ?? (req.body.metadata?.public === undefined ? undefined : req.body.metadata.public === 'true');
-      await projects.update(key, byId(req, key), pub === undefined ? {} : { public: pub }, { principal: req.principal, ip: req.ip });
+      const patch = {
+        ...(pub === undefined ? {} : { public: pub }),
+        ...(req.body.metadata ? { metadata: req.body.metadata } : {}),
+        ...(req.body.cve_allowlist ? { cveAllowlist: req.body.cve_allowlist } : {}),
+      };
+      await projects.update(key, byId(req, key), patch, { principal: req.principal, ip: req.ip });
       return {};
     },
   );

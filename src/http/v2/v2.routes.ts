@@ -135,7 +135,7 @@ async function manifest(
       req.operation = method === 'GET' ? 'v2.manifest.get' : 'v2.manifest.head';
       await allow(req, reply, deps, 'pull', name);
       const accept = acceptList(req);
-      const m = method === 'GET' ? await deps.manifests.get(name, reference, accept, actorOf(req)) : await deps.manifests.head(name, reference, accept);
+      const m = method === 'GET' ? await deps.manifests.get(name, reference, accept, actorOf(req)) : await deps.manifests.head(name, reference, accept, actorOf(req));
       reply
         .code(200)
         .header('content-type', m.mediaType)
