@@ -41,6 +41,12 @@ import { HttpMirrorClient } from './scanner/vulndb/mirror-client.js';
 import type { VulnerabilityMatcher } from './ports/vuln-matcher.js';
 import { VulndbMatcher } from './services/vulndb-matcher.js';
 import { VulndbService } from './services/vulndb.service.js';
+import { builtinLayerAnalyzer } from './scanner/layer-analyzer.adapter.js';
+import { ScanService } from './services/scan.service.js';
+import { ScanAllService } from './services/scan-all.service.js';
+import { JobRunner } from './jobs/runner.js';
+import { jobHandlers } from './jobs/handlers.js';
+import { startScanAllScheduler } from './jobs/scheduler.js';
 import { VERSION } from './version.js';
 
 /** The only place that names concrete adapters. */
@@ -58,6 +64,10 @@ export interface Berth {
   ldap: LdapService;
   uploads: BlobUploadService;
   vulndb: VulndbService;
+  scans: ScanService;
+  scanAll: ScanAllService;
+  /** the in-process job runner; undefined when jobs.inProcess is false */
+  jobs: JobRunner | undefined;
   vulnMatcher: VulnerabilityMatcher;
   app: Awaited<ReturnType<typeof buildApp>>;
   close(): Promise<void>;
@@ -202,11 +212,40 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     config: { redirect: config.storage.redirect, redirectTtlSeconds: config.storage.redirectTtlSeconds },
     clock,
   });
-  const manifests = new ManifestService({ metadata, storage, repositories, clock, audit });
+  // a push of an image into an auto_scan project enqueues its scan in the push's transaction
+  const manifests = new ManifestService({ metadata, storage, repositories, clock, audit, onPushed: (tx, pushed) => scans.onPush(tx, pushed) });
   const tags = new TagService({ metadata, repositories });
   // the vulnerability database: imports, mirror updates, and the matcher scans run against
   const vulnMatcher = new VulndbMatcher({ repo: metadata.vulndb });
   const vulndb = makeVulndbService(config, metadata, logger);
+
+  // the scan pipeline and its jobs: layers analysed once per digest, inventories matched again
+  // when the vulnerability database changes
+  const scans = new ScanService({
+    metadata,
+    storage,
+    analyzer: builtinLayerAnalyzer,
+    clock,
+    matcher: vulnMatcher,
+    onEnqueued: () => jobRunner?.kick(),
+    log: logger,
+    config: { layerConcurrency: config.scan.layerConcurrency },
+  });
+  const scanAll = new ScanAllService({ metadata, clock, onEnqueued: () => jobRunner?.kick() });
+  vulndb.subscribe(async () => {
+    const r = await scans.reevaluateAll();
+    logger.info({ ...r }, 'stored inventories matched against the new vulnerability data');
+  });
+  const jc = config.jobs;
+  const jobRunner = jc.inProcess
+    ? new JobRunner({
+        jobs: metadata.jobs,
+        handlers: jobHandlers({ scans, scanAll }),
+        clock,
+        log: logger,
+        options: { concurrency: jc.concurrency, leaseMs: jc.leaseSeconds * 1000, pollMs: jc.pollMs, backoffBaseMs: jc.retryBaseSeconds * 1000 },
+      })
+    : undefined;
 
   const health = new HealthService({
     database: () => metadata.ping(),
@@ -237,6 +276,8 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     userGroups,
     health,
     vulndb,
+    scans,
+    scanAll,
     info: {
       version: VERSION,
       storageDriver: storage.name,
@@ -252,6 +293,8 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   });
 
   vulndb.start();
+  jobRunner?.start();
+  const scanSchedule = jobRunner ? startScanAllScheduler(scanAll, { intervalMs: jc.scheduleCheckSeconds * 1000, log: logger }) : undefined;
 
   return {
     config,
@@ -268,10 +311,16 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     uploads,
     vulndb,
     vulnMatcher,
+    scans,
+    scanAll,
+    jobs: jobRunner,
     app,
     async close() {
       await vulndb.stop();
       await app.close();
+      // running jobs go back to the queue; none may touch the database after it closes
+      scanSchedule?.stop();
+      await jobRunner?.stop();
       // the pulls and failed logins still in memory
       await audit.close();
       await storage.close?.();

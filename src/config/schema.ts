@@ -105,6 +105,21 @@ export const ConfigSchema = T.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    jobs: T.Object(
+      {
+        inProcess: T.Boolean({ default: true, description: 'run queued jobs (scans, scan-all) in this process' }),
+        concurrency: T.Integer({ minimum: 1, maximum: 64, default: 2, description: 'jobs run at once by this instance' }),
+        leaseSeconds: T.Number({ minimum: 0.2, maximum: 3600, default: 60, description: "a claimed job is the instance's for this long, renewed while it runs; a crashed instance's jobs run again after it" }),
+        pollMs: T.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'how often the queue is looked at when nothing was enqueued here' }),
+        retryBaseSeconds: T.Number({ minimum: 0, default: 2, description: 'first retry delay of a failed job; doubled each attempt' }),
+        scheduleCheckSeconds: T.Number({ minimum: 0.1, default: 30, description: 'how often the scan-all schedule is looked at' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    scan: T.Object(
+      { layerConcurrency: T.Integer({ minimum: 1, maximum: 32, default: 4, description: 'layers of one image analysed at once' }) },
+      { default: {}, additionalProperties: false },
+    ),
     shutdownTimeoutSeconds: T.Integer({ minimum: 0, default: 30, description: 'how long in-flight requests may finish on SIGTERM' }),
   },
   { additionalProperties: false, $id: 'https://berth.dev/schemas/config.json', title: 'Berth configuration' },

@@ -21,6 +21,8 @@ import { KyselyTagRepo } from './repos/tags.repo.js';
 import { KyselyUploadRepo } from './repos/uploads.repo.js';
 import { KyselyUserRepo } from './repos/users.repo.js';
 import { KyselyCveAllowlistRepo } from './repos/cve-allowlist.repo.js';
+import { KyselyJobRepo } from './repos/jobs.repo.js';
+import { KyselyScanRepo } from './repos/scans.repo.js';
 import { KyselyVulndbRepo } from './repos/vulndb.repo.js';
 import { PreparedQueries } from './prepared.js';
 import type { DB } from './schema.js';
@@ -46,6 +48,8 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries, dialect: Dialect): M
     artifacts: new KyselyArtifactRepo(db, dialect),
     labels: new KyselyLabelRepo(db),
     cveAllowlists: new KyselyCveAllowlistRepo(db),
+    jobs: new KyselyJobRepo(db, dialect),
+    scans: new KyselyScanRepo(db),
     vulndb: new KyselyVulndbRepo(db, dialect),
   };
 }

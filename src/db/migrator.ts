@@ -9,6 +9,7 @@ import * as m005 from './migrations/005-ldap.js';
 import * as m006 from './migrations/006-catalog.js';
 import * as m009 from './migrations/009-cve-allowlist.js';
 import * as m007 from './migrations/007-vulndb.js';
+import * as m008 from './migrations/008-scan.js';
 
 type Up = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
 
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, { up: Up }> = {
   '006-catalog': m006,
   '009-cve-allowlist': m009,
   '007-vulndb': m007,
+  '008-scan': m008,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

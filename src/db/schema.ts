@@ -28,6 +28,13 @@ export interface DB {
   oidc_pending: OidcPendingTable;
   ldap_users: LdapUsersTable;
   cve_allowlists: CveAllowlistsTable;
+  jobs: JobsTable;
+  layer_inventories: LayerInventoriesTable;
+  artifact_inventories: ArtifactInventoriesTable;
+  artifact_scans: ArtifactScansTable;
+  scan_verdict_events: ScanVerdictEventsTable;
+  scan_schedules: ScanSchedulesTable;
+  scan_all_runs: ScanAllRunsTable;
   vulndb_state: VulndbStateTable;
   vulndb_batches: VulndbBatchesTable;
   vulndb_sources: VulndbSourcesTable;
@@ -316,6 +323,89 @@ export interface VulndbEpssTable {
   cve: string;
   score: number;
   percentile: number;
+}
+
+/** the job queue (migration 008) */
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  payload: string;
+  dedupe_key: string | null;
+  state: string;
+  attempts: Generated<number>;
+  max_attempts: number;
+  run_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  batch_id: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface LayerInventoriesTable {
+  layer_digest: string;
+  analyzer_version: string;
+  inventory: string;
+  package_count: number;
+  created_at: number;
+}
+
+export interface ArtifactInventoriesTable {
+  manifest_id: number;
+  analyzer_version: string;
+  inventory: string;
+  image: string;
+  created_at: number;
+}
+
+export interface ArtifactScansTable {
+  manifest_id: number;
+  status: string;
+  report_id: string;
+  scanner: Generated<string>;
+  job_id: number | null;
+  generation: number | null;
+  findings: string | null;
+  highest: string | null;
+  total: Generated<number>;
+  fixable: Generated<number>;
+  summary: string | null;
+  error: string | null;
+  started_at: number | null;
+  ended_at: number | null;
+  updated_at: number;
+}
+
+export interface ScanVerdictEventsTable {
+  id: Generated<number>;
+  manifest_id: number;
+  repository_id: number;
+  digest: string;
+  previous_highest: string;
+  highest: string;
+  previous_summary: string;
+  summary: string;
+  generation: number;
+  at: number;
+}
+
+export interface ScanSchedulesTable {
+  name: string;
+  type: string;
+  cron: string;
+  next_run_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ScanAllRunsTable {
+  id: Generated<number>;
+  trigger: string;
+  status: string;
+  total: Generated<number>;
+  started_at: number;
+  ended_at: number | null;
 }
 
 // CVE allowlists (migration 009): scope `system` or `project:<id>`; items a JSON array of ids

@@ -19,6 +19,9 @@ import type { UiLoginService } from '../services/ui-login.service.js';
 import type { UserService } from '../services/user.service.js';
 import type { UserGroupService } from '../services/user-group.service.js';
 import { auditRoutes } from './api/audit.routes.js';
+import { scanRoutes } from './api/scan.routes.js';
+import type { ScanService } from '../services/scan.service.js';
+import type { ScanAllService } from '../services/scan-all.service.js';
 import { vulndbRoutes } from './api/vulndb.routes.js';
 import type { VulndbService } from '../services/vulndb.service.js';
 import { configRoutes } from './api/config.routes.js';
@@ -72,6 +75,8 @@ export interface AppDeps {
   ldap: LdapService;
   userGroups: UserGroupService;
   health: HealthService;
+  scans: ScanService;
+  scanAll: ScanAllService;
   /** the vulnerability database (GET /api/v2.0/vulndb) */
   vulndb?: VulndbService;
   info: SystemInfo;
@@ -158,6 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await projectRoutes(api, { projects: deps.projects, auth });
     await repositoryRoutes(api, { repositories: deps.repositories, auth });
     await artifactRoutes(api, { artifacts: deps.artifacts, auth });
+    await scanRoutes(api, { scans: deps.scans, scanAll: deps.scanAll, auth });
     await labelRoutes(api, { labels: deps.labels, auth });
     await searchRoutes(api, { search: deps.search });
     await statisticsRoutes(api, { search: deps.search });

@@ -17,6 +17,8 @@ import type { OidcRepo } from './oidc-repo.js';
 import type { LdapRepo } from './ldap-repo.js';
 import type { Page } from './page.js';
 import type { CveAllowlistRepo } from './cve-allowlist-repo.js';
+import type { JobRepo } from './job-queue.js';
+import type { ScanRepo } from './scan-repo.js';
 import type { VulndbRepo } from './vulndb-repo.js';
 
 /**
@@ -52,6 +54,8 @@ export interface MetadataRepos {
   artifacts: ArtifactRepo;
   labels: LabelRepo;
   cveAllowlists: CveAllowlistRepo;
+  jobs: JobRepo;
+  scans: ScanRepo;
   vulndb: VulndbRepo;
 }
 

@@ -5,6 +5,7 @@ import { isIndexMediaType } from '../domain/media-types.js';
 import type { ManifestRecord, ManifestWithContent, Repository } from '../domain/records.js';
 import type { Label, TagRecord } from '../ports/catalog-repos.js';
 import type { Metadata } from '../ports/metadata.js';
+import type { ScanRecord } from '../ports/scan-repo.js';
 import type { StorageDriver } from '../ports/storage-driver.js';
 import { blobPath } from './storage-paths.js';
 import { TtlCache } from './ttl-cache.js';
@@ -16,6 +17,8 @@ export interface ViewOptions {
   withAccessory: boolean;
   withSignature: boolean;
   withImmutableStatus: boolean;
+  /** with_scan_overview, with the report mime types X-Accept-Vulnerabilities asks for */
+  scanOverviewMimes?: readonly string[];
 }
 
 export interface ReferenceView {
@@ -60,6 +63,8 @@ export interface ArtifactView {
   tags: TagView[] | null;
   labels: Label[] | null;
   accessories: AccessoryView[] | null;
+  /** set when asked for (with_scan_overview) and the artifact has a scan record */
+  scanOverview?: { mimeTypes: readonly string[]; scan: ScanRecord };
 }
 
 /** Configs larger than this are not read for extra_attrs (an image config is a few KiB). */
@@ -98,13 +103,16 @@ export class ArtifactViews {
     const parsed = rows.map((r) => parseContent(r.content));
     const childDigests = [...new Set(parsed.flatMap((p) => p.children.map((c) => c.digest)))];
     const wantAccessories = opts.withAccessory || opts.withSignature;
-    const [tags, labels, bytes, childIds, accessories, extras] = await Promise.all([
+    const mimes = opts.scanOverviewMimes?.length ? opts.scanOverviewMimes : undefined;
+    const [tags, labels, bytes, childIds, accessories, extras, scans] = await Promise.all([
       opts.withTag ? metadata.artifacts.tagsOf(ids) : undefined,
       opts.withLabel ? metadata.labels.labelsOf(ids) : undefined,
       metadata.artifacts.blobBytes(ids),
       childDigests.length ? metadata.artifacts.manifestIds(repo.id, childDigests) : new Map<string, number>(),
       wantAccessories ? metadata.artifacts.accessoriesOf(repo.id, rows.map((r) => r.digest)) : undefined,
       this.extraAttrs(rows, parsed),
+      // the summary is stored per artifact: one lookup for the page, nothing computed here
+      mimes ? metadata.scans.scans(ids) : undefined,
     ]);
     const accessoryBytes = accessories?.length ? await metadata.artifacts.blobBytes(accessories.map((a) => a.id)) : new Map<number, number>();
     return rows.map((r, i) => {
@@ -138,6 +146,7 @@ export class ArtifactViews {
         tags: tags ? (tags.get(r.id) ?? []).map((t) => (opts.withSignature ? { ...t, signed } : t)) : null,
         labels: labels ? (labels.get(r.id) ?? []) : null,
         accessories: opts.withAccessory ? (mine ?? []) : null,
+        ...(mimes && scans?.get(r.id) ? { scanOverview: { mimeTypes: mimes, scan: scans.get(r.id)! } } : {}),
       };
     });
   }

@@ -35,6 +35,8 @@ export class ManifestService {
       audit?: Pick<AuditService, 'pulled'>;
       /** the vulnerability policy (project prevent_vul) on GET and HEAD */
       gate?: PullGate;
+      /** called in the push's transaction: jobs the push causes are enqueued in its commit */
+      onPushed?: (tx: MetadataRepos, pushed: { projectId: number; manifestId: number; mediaType: string; artifactType: string | null; subjectDigest: string | null }) => Promise<void>;
     },
   ) {}
 
@@ -94,6 +96,7 @@ export class ManifestService {
       if (reference.kind === 'tag') await tx.tags.put(repo.id, reference.tag, row.id, now);
       for (const tag of extraTags) await tx.tags.put(repo.id, tag, row.id, now);
       await tx.repositories.touch(repo.id, now);
+      await this.deps.onPushed?.(tx, { projectId: repo.projectId, manifestId: row.id, mediaType: row.mediaType, artifactType: row.artifactType, subjectDigest: row.subjectDigest });
       // Harbor spells a push "create artifact"; the resource names the first tag, else the digest
       const tag = reference.kind === 'tag' ? reference.tag : extraTags[0];
       await tx.audit.append({

@@ -7,6 +7,7 @@ import { repositoryNameOf } from '../../services/repository.service.js';
 import { type AuthOptions, requireApi } from '../auth.js';
 import { artifactJson, tagJson } from './catalog-json.js';
 import { pageWindow, setPageHeaders } from './paging.js';
+import { acceptedReportMimes } from './scan-json.js';
 import { actorOf, ListQuery, RepositoryParams } from './repositories.routes.js';
 
 const WithOptions = {
@@ -31,7 +32,8 @@ const TagBody = T.Object({ name: T.String({ minLength: 1, maxLength: 128 }) }, {
 const LabelRef = T.Object({ id: T.Integer({ minimum: 1 }) }, { additionalProperties: true });
 
 type WithQuery = { [K in keyof typeof WithOptions]?: boolean };
-const viewOptions = (q: WithQuery): ViewOptions => ({
+const viewOptions = (q: WithQuery, acceptVulnerabilities?: string | string[]): ViewOptions => ({
+  ...(q.with_scan_overview ? { scanOverviewMimes: acceptedReportMimes(acceptVulnerabilities) } : {}),
   withTag: q.with_tag ?? true,
   withLabel: q.with_label ?? false,
   withAccessory: q.with_accessory ?? false,
@@ -52,7 +54,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: { artifacts: Ar
     async (req, reply) => {
       await requireApi(req, auth, 'list', inProject(req.params, 'artifact'));
       const w = pageWindow(req.query);
-      const page = await artifacts.list(nameOf(req.params), { ...req.query, offset: w.offset, limit: w.size }, viewOptions(req.query));
+      const page = await artifacts.list(nameOf(req.params), { ...req.query, offset: w.offset, limit: w.size }, viewOptions(req.query, req.headers['x-accept-vulnerabilities']));
       setPageHeaders(req, reply, page.total, w.page, w.size);
       return page.items.map(artifactJson);
     },
@@ -78,7 +80,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: { artifacts: Ar
     { schema: { params: ArtifactParams, querystring: ArtifactGetQuery } },
     async (req) => {
       await requireApi(req, auth, 'read', inProject(req.params, 'artifact'));
-      return artifactJson(await artifacts.get(nameOf(req.params), req.params.reference, viewOptions(req.query)));
+      return artifactJson(await artifacts.get(nameOf(req.params), req.params.reference, viewOptions(req.query, req.headers['x-accept-vulnerabilities'])));
     },
   );
 

@@ -1,5 +1,6 @@
 import type { Label, RepositoryInfo, TagRecord } from '../../ports/catalog-repos.js';
 import type { ArtifactView, TagView } from '../../services/artifact-views.js';
+import { scanOverviewJson } from './scan-json.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 /** Harbor's zero time (Go's time.Time{}), for pulls that never happened */
@@ -81,4 +82,5 @@ export const artifactJson = (a: ArtifactView) => ({
       icon: '',
       creation_time: iso(x.createdAt),
     })) ?? null,
+  ...(a.scanOverview ? { scan_overview: scanOverviewJson(a.scanOverview) } : {}),
 });

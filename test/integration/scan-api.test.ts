@@ -1,0 +1,242 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTool } from '../helpers/child-server.js';
+import { REPO_ROOT, testImages, type TestImages } from '../helpers/images.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * The scan pipeline through the HTTP API on the real Debian images of test/helpers/images.ts:
+ * auto_scan on push, layers read once whatever image they appear in, index aggregation,
+ * re-evaluation when the vulnerability data changes (no layer read), Harbor's report and
+ * overview shapes, CSV, scan-all. Expected findings come from the Debian fixture's OSV records
+ * and the image's own dpkg status, compared with Debian's `dpkg --compare-versions`.
+ */
+
+const run = promisify(execFile);
+const REPORT = 'application/vnd.security.vulnerability.report; version=1.1';
+const DEBIAN_FIXTURE = join(REPO_ROOT, 'test/fixtures/vulndata/debian/debian12-changelog-fixture-osv.json');
+
+let s: TestServer;
+let images: TestImages;
+
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${s.url}/api/v2.0${path}`, {
+    ...init,
+    headers: { authorization: s.adminBasic, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
+  });
+
+async function copy(tag: 'bookworm' | 'multilayer' | 'multiarch', dest: string): Promise<void> {
+  await runTool('skopeo', ['copy', '--all', '--dest-tls-verify=false', '--dest-creds', `admin:${ADMIN_PASSWORD}`, images.ref(tag), `docker://${s.host}/${dest}`], { timeoutMs: 120_000 });
+}
+
+interface Overview {
+  scan_status: string;
+  severity: string;
+  summary?: { total: number; fixable: number; summary: Record<string, number> };
+  complete_percent: number;
+  report_id: string;
+}
+
+async function overview(project: string, repo: string, ref: string): Promise<Overview | undefined> {
+  const res = await api(`/projects/${project}/repositories/${repo}/artifacts/${ref}?with_scan_overview=true`, { headers: { 'x-accept-vulnerabilities': REPORT } });
+  expect(res.status).toBe(200);
+  const a = (await res.json()) as { scan_overview?: Record<string, Overview> };
+  return a.scan_overview?.[REPORT];
+}
+
+/** Waits (bounded) until the artifact's scan has finished, whatever its outcome. */
+async function scanned(project: string, repo: string, ref: string): Promise<Overview> {
+  for (let i = 0; i < 1200; i++) {
+    const o = await overview(project, repo, ref);
+    if (o && o.scan_status !== 'Pending' && o.scan_status !== 'Running') return o;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the scan of ${project}/${repo}:${ref} did not finish`);
+}
+
+interface Vuln {
+  id: string;
+  package: string;
+  version: string;
+  fix_version: string;
+  severity: string;
+  links: string[];
+  preferred_cvss: Record<string, unknown>;
+  kev: boolean;
+}
+
+async function report(project: string, repo: string, ref: string): Promise<{ severity: string; vulnerabilities: Vuln[]; artifact: { digest: string } }> {
+  const res = await api(`/projects/${project}/repositories/${repo}/artifacts/${ref}/additions/vulnerabilities`);
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as Record<string, { severity: string; vulnerabilities: Vuln[]; artifact: { digest: string } }>;
+  expect(Object.keys(body)).toEqual([REPORT]);
+  return body[REPORT]!;
+}
+
+/** The dpkg status of the bookworm layer, read with tar (not with Berth's analyzers). */
+async function installedPackages(): Promise<{ name: string; version: string; source: string }[]> {
+  const { manifest } = await images.manifest('bookworm');
+  const { stdout } = await run('tar', ['-xzOf', images.blobPath(manifest.layers[0]!.digest), 'var/lib/dpkg/status'], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout
+    .split('\n\n')
+    .map((stanza) => {
+      const field = (k: string) => new RegExp(`^${k}: (.*)$`, 'm').exec(stanza)?.[1];
+      const name = field('Package');
+      const version = field('Version');
+      const source = field('Source')?.split(' ')[0] ?? name;
+      return name && version && source ? { name, version, source } : undefined;
+    })
+    .filter((p) => p !== undefined);
+}
+
+/** What must be found: each fixture record of a source package installed below its fixed version. */
+async function expectedFindings(): Promise<Set<string>> {
+  const records = JSON.parse(await readFile(DEBIAN_FIXTURE, 'utf8')) as {
+    id: string;
+    aliases?: string[];
+    affected: { package: { ecosystem: string; name: string }; ranges: { events: Record<string, string>[] }[] }[];
+  }[];
+  const installed = await installedPackages();
+  const out = new Set<string>();
+  for (const r of records) {
+    for (const a of r.affected) {
+      if (a.package.ecosystem !== 'Debian:12') continue;
+      const fixed = a.ranges.flatMap((x) => x.events).find((e) => e['fixed'])?.['fixed'];
+      for (const p of installed.filter((i) => i.source === a.package.name)) {
+        const affected = fixed === undefined || (await run('dpkg', ['--compare-versions', p.version, 'lt', fixed]).then(() => true, () => false));
+        if (affected) out.add(`${r.aliases?.[0] ?? r.id} ${p.name}`);
+      }
+    }
+  }
+  return out;
+}
+
+const cveOf = (v: Vuln) => (v.id.startsWith('x_DEBCL-') ? v.id.slice('x_DEBCL-'.length) : v.id);
+
+beforeAll(async () => {
+  images = await testImages();
+  s = await startTestServer({ BERTH_JOBS_POLL_MS: '50' });
+  expect((await api('/projects', { method: 'POST', body: JSON.stringify({ project_name: 'auto', metadata: { public: 'false', auto_scan: 'true' } }) })).status).toBe(201);
+  expect((await api('/projects', { method: 'POST', body: JSON.stringify({ project_name: 'manual', metadata: { public: 'false' } }) })).status).toBe(201);
+}, 300_000);
+
+afterAll(() => s?.stop());
+
+describe('scanning through the API', () => {
+  let bookwormDigest: string;
+
+  it('scans an image pushed into an auto_scan project and stores its inventory', async () => {
+    await copy('bookworm', 'auto/deb:1');
+    const o = await scanned('auto', 'deb', '1');
+    expect(o.scan_status).toBe('Success');
+    expect(o.complete_percent).toBe(100);
+    // no vulnerability data imported yet
+    expect(o.summary).toEqual({ total: 0, fixable: 0, summary: {} });
+    expect(s.server.berth.scans.stats.layersRead).toBe(1);
+    const r = await report('auto', 'deb', '1');
+    bookwormDigest = r.artifact.digest;
+    expect(r.vulnerabilities).toEqual([]);
+    const m = await s.server.berth.metadata.manifests.stat((await s.server.berth.metadata.repositories.getByName('auto/deb'))!.id, bookwormDigest);
+    const inv = await s.server.berth.scans.inventory(m!.id);
+    expect(inv?.inventory.distro?.id).toBe('debian');
+    expect(inv?.inventory.packages.map((p) => p.name)).toContain('libssl3');
+    expect(inv?.image.history.map((h) => h.created_by)).toContain('debootstrap --variant=minbase bookworm');
+  });
+
+  it('matches stored inventories again when the vulnerability data changes, without reading a layer', async () => {
+    const before = s.server.berth.scans.stats.layersRead;
+    await s.server.berth.vulndb.import([DEBIAN_FIXTURE]);
+    expect(s.server.berth.scans.stats.layersRead).toBe(before);
+    const o = await scanned('auto', 'deb', '1');
+    const r = await report('auto', 'deb', '1');
+    const expected = await expectedFindings();
+    expect(expected.size).toBeGreaterThan(0);
+    expect(new Set(r.vulnerabilities.map((v) => `${cveOf(v)} ${v.package}`))).toEqual(expected);
+    expect(o.summary?.total).toBe(r.vulnerabilities.length);
+    for (const v of r.vulnerabilities) {
+      expect(v.fix_version).not.toBe('');
+      expect(typeof v.kev).toBe('boolean');
+      expect(v.preferred_cvss).toHaveProperty('score_v3');
+    }
+    const events = await s.server.berth.metadata.scans.verdictEvents(0, 100);
+    expect(events.find((e) => e.digest === bookwormDigest)).toMatchObject({ previousHighest: 'None' });
+  });
+
+  it('reads a layer shared by two images once', async () => {
+    const before = s.server.berth.scans.stats.layersRead;
+    await copy('multilayer', 'auto/multi:1');
+    const o = await scanned('auto', 'multi', '1');
+    expect(o.scan_status).toBe('Success');
+    const { manifest } = await images.manifest('multilayer');
+    // the Debian base layer was analysed for auto/deb already
+    expect(s.server.berth.scans.stats.layersRead - before).toBe(manifest.layers.length - 1);
+    const base = await report('auto', 'deb', '1');
+    expect((await report('auto', 'multi', '1')).vulnerabilities.length).toBe(base.vulnerabilities.length);
+  });
+
+  it('scans an index through its children and aggregates their findings', async () => {
+    await copy('multiarch', 'auto/multiarch:1');
+    const o = await scanned('auto', 'multiarch', '1');
+    expect(o.scan_status).toBe('Success');
+    const base = await report('auto', 'deb', '1');
+    // both platforms share the Debian layer: its findings are reported once
+    expect(o.summary?.total).toBe(base.vulnerabilities.length);
+    expect(o.severity).toBe(base.severity);
+  });
+
+  it('scans on demand (202) and keeps the listing overview in Harbor’s shape', async () => {
+    await copy('bookworm', 'manual/deb:1');
+    expect(await overview('manual', 'deb', '1')).toBeUndefined();
+    const denied = await fetch(`${s.url}/api/v2.0/projects/manual/repositories/deb/artifacts/1/scan`, { method: 'POST' });
+    expect(denied.status).toBe(401);
+    const res = await api('/projects/manual/repositories/deb/artifacts/1/scan', { method: 'POST' });
+    expect(res.status).toBe(202);
+    const o = await scanned('manual', 'deb', '1');
+    expect(o.scan_status).toBe('Success');
+    const list = await api('/projects/manual/repositories/deb/artifacts?with_scan_overview=true', { headers: { 'x-accept-vulnerabilities': REPORT } });
+    const items = (await list.json()) as { scan_overview?: Record<string, Overview> }[];
+    expect(items[0]?.scan_overview?.[REPORT]?.summary?.total).toBe((await report('auto', 'deb', '1')).vulnerabilities.length);
+    // without with_scan_overview there is none
+    const plain = (await (await api('/projects/manual/repositories/deb/artifacts')).json()) as Record<string, unknown>[];
+    expect(plain[0]).not.toHaveProperty('scan_overview');
+    // the same layer: nothing read
+    expect(s.server.berth.scans.stats.layersReused).toBeGreaterThan(0);
+  });
+
+  it('refuses to stop a scan that is not running and scans of unknown artifacts', async () => {
+    expect((await api('/projects/manual/repositories/deb/artifacts/1/scan/stop', { method: 'POST' })).status).toBe(400);
+    expect((await api('/projects/manual/repositories/deb/artifacts/nope/scan', { method: 'POST' })).status).toBe(404);
+  });
+
+  it('exports the findings as CSV', async () => {
+    const res = await api('/projects/auto/repositories/deb/artifacts/1/additions/vulnerabilities.csv');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = (await res.text()).trimEnd().split('\r\n');
+    expect(lines[0]).toMatch(/^Repository,Artifact Digest,CVE ID,Package,Version,Fixed in Version,Severity/);
+    expect(lines.length - 1).toBe((await report('auto', 'deb', '1')).vulnerabilities.length);
+  });
+
+  it('keeps a scan-all schedule and runs scan-all on demand', async () => {
+    expect((await api('/system/scanAll/schedule', { method: 'PUT', body: JSON.stringify({ schedule: { type: 'Custom', cron: 'x y z' } }) })).status).toBe(400);
+    expect((await api('/system/scanAll/schedule', { method: 'PUT', body: JSON.stringify({ schedule: { type: 'Daily' } }) })).status).toBe(200);
+    const sched = (await (await api('/system/scanAll/schedule')).json()) as { schedule: { type: string; cron: string; next_scheduled_time: string } };
+    expect(sched.schedule).toMatchObject({ type: 'Daily', cron: '0 0 0 * * *' });
+    expect(new Date(sched.schedule.next_scheduled_time).getUTCHours()).toBe(0);
+
+    expect((await api('/system/scanAll/schedule', { method: 'POST', body: JSON.stringify({ schedule: { type: 'Manual' } }) })).status).toBe(201);
+    let m: { total: number; completed: number; ongoing: boolean; metrics: Record<string, number> } | undefined;
+    for (let i = 0; i < 600; i++) {
+      m = (await (await api('/scans/all/metrics')).json()) as typeof m;
+      if (m && !m.ongoing && m.total > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // auto/deb, auto/multi, auto/multiarch (children through it), manual/deb
+    expect(m).toMatchObject({ ongoing: false, total: 4, completed: 4, metrics: { Success: 4 } });
+    const sm = (await (await api('/scans/schedule/metrics')).json()) as { total: number };
+    expect(sm.total).toBe(0);
+  });
+});
