@@ -47,6 +47,8 @@ import { ScanAllService } from './services/scan-all.service.js';
 import { JobRunner } from './jobs/runner.js';
 import { jobHandlers } from './jobs/handlers.js';
 import { startScanAllScheduler } from './jobs/scheduler.js';
+import { PackageSearchService } from './services/package-search.service.js';
+import { SbomService } from './services/sbom.service.js';
 import { VERSION } from './version.js';
 
 /** The only place that names concrete adapters. */
@@ -64,6 +66,8 @@ export interface Berth {
   ldap: LdapService;
   uploads: BlobUploadService;
   vulndb: VulndbService;
+  /** SBOM referrers (CycloneDX, SPDX) of stored inventories: `sbom.onInventoryStored` is the scan pipeline's hook */
+  sbom: SbomService;
   scans: ScanService;
   scanAll: ScanAllService;
   /** the in-process job runner; undefined when jobs.inProcess is false */
@@ -215,6 +219,8 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   // a push of an image into an auto_scan project enqueues its scan in the push's transaction
   const manifests = new ManifestService({ metadata, storage, repositories, clock, audit, onPushed: (tx, pushed) => scans.onPush(tx, pushed) });
   const tags = new TagService({ metadata, repositories });
+  const sbom = new SbomService({ metadata, storage, uploads, manifests, clock, config: { toolVersion: VERSION, ...(config.externalUrl ? { externalUrl: config.externalUrl } : {}) } });
+  const packageSearch = new PackageSearchService({ metadata, access });
   // the vulnerability database: imports, mirror updates, and the matcher scans run against
   const vulnMatcher = new VulndbMatcher({ repo: metadata.vulndb });
   const vulndb = makeVulndbService(config, metadata, logger);
@@ -227,6 +233,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     analyzer: builtinLayerAnalyzer,
     clock,
     matcher: vulnMatcher,
+    packageIndex: (tx) => tx.packageIndex,
     onEnqueued: () => jobRunner?.kick(),
     log: logger,
     config: { layerConcurrency: config.scan.layerConcurrency },
@@ -270,6 +277,8 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     artifacts,
     labels,
     search,
+    packages: packageSearch,
+    sbom,
     members,
     robots,
     ldap,
@@ -309,6 +318,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     settings: configuration,
     ldap,
     uploads,
+    sbom,
     vulndb,
     vulnMatcher,
     scans,

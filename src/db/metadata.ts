@@ -11,6 +11,7 @@ import { KyselySessionRepo } from './repos/sessions.repo.js';
 import { KyselyConfigRepo } from './repos/config.repo.js';
 import { KyselyGroupRepo } from './repos/groups.repo.js';
 import { KyselyOidcRepo } from './repos/oidc.repo.js';
+import { KyselyPackageIndexRepo } from './repos/package-index.repo.js';
 import { KyselyLdapRepo } from './repos/ldap.repo.js';
 import { KyselyMemberRepo } from './repos/members.repo.js';
 import { KyselyRobotRepo } from './repos/robots.repo.js';
@@ -47,6 +48,7 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries, dialect: Dialect): M
     catalog: new KyselyCatalogRepo(db),
     artifacts: new KyselyArtifactRepo(db, dialect),
     labels: new KyselyLabelRepo(db),
+    packageIndex: new KyselyPackageIndexRepo(db),
     cveAllowlists: new KyselyCveAllowlistRepo(db),
     jobs: new KyselyJobRepo(db, dialect),
     scans: new KyselyScanRepo(db),

@@ -27,6 +27,7 @@ export interface DB {
   oidc_users: OidcUsersTable;
   oidc_pending: OidcPendingTable;
   ldap_users: LdapUsersTable;
+  artifact_packages: ArtifactPackagesTable;
   cve_allowlists: CveAllowlistsTable;
   jobs: JobsTable;
   layer_inventories: LayerInventoriesTable;
@@ -254,6 +255,20 @@ export interface LdapUsersTable {
   admin_by_group: Generated<number>;
   created_at: number;
   updated_at: number;
+}
+
+/** the package index behind inventory search (migration 011) */
+export interface ArtifactPackagesTable {
+  manifest_id: number;
+  repository_id: number;
+  project_id: number;
+  type: string;
+  namespace: string;
+  name: string;
+  version: string;
+  purl: string;
+  layer_digest: string;
+  path: string;
 }
 
 /** listed artifacts per block of 1024 manifest ids (migration 006) */

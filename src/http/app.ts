@@ -35,6 +35,10 @@ import { labelRoutes } from './api/labels.routes.js';
 import { repositoryRoutes } from './api/repositories.routes.js';
 import { canonicalRepositoryUrl } from './api/repository-path.js';
 import { searchRoutes } from './api/search.routes.js';
+import { packageRoutes } from './api/packages.routes.js';
+import { sbomRoutes } from './api/sbom.routes.js';
+import type { PackageSearchService } from '../services/package-search.service.js';
+import type { SbomService } from '../services/sbom.service.js';
 import { statisticsRoutes } from './api/statistics.routes.js';
 import type { ArtifactService } from '../services/artifact.service.js';
 import type { LabelService } from '../services/label.service.js';
@@ -70,6 +74,8 @@ export interface AppDeps {
   artifacts: ArtifactService;
   labels: LabelService;
   search: SearchService;
+  packages: PackageSearchService;
+  sbom: SbomService;
   members: MemberService;
   robots: RobotService;
   ldap: LdapService;
@@ -166,6 +172,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await scanRoutes(api, { scans: deps.scans, scanAll: deps.scanAll, auth });
     await labelRoutes(api, { labels: deps.labels, auth });
     await searchRoutes(api, { search: deps.search });
+    await packageRoutes(api, { packages: deps.packages });
+    await sbomRoutes(api, { sbom: deps.sbom, auth });
     await statisticsRoutes(api, { search: deps.search });
     await auditRoutes(api, { audit: deps.audit, projects: deps.projects, auth });
     await oidcRoutes(api, { oidc: deps.oidc, auth });

@@ -16,6 +16,7 @@ import type { ConfigRepo, GroupRepo, MemberRepo, RobotRepo } from './identity-re
 import type { OidcRepo } from './oidc-repo.js';
 import type { LdapRepo } from './ldap-repo.js';
 import type { Page } from './page.js';
+import type { PackageIndexRepo } from './package-index.js';
 import type { CveAllowlistRepo } from './cve-allowlist-repo.js';
 import type { JobRepo } from './job-queue.js';
 import type { ScanRepo } from './scan-repo.js';
@@ -53,6 +54,8 @@ export interface MetadataRepos {
   catalog: CatalogRepo;
   artifacts: ArtifactRepo;
   labels: LabelRepo;
+  /** inventory search; the scan service writes it with each stored inventory */
+  packageIndex: PackageIndexRepo;
   cveAllowlists: CveAllowlistRepo;
   jobs: JobRepo;
   scans: ScanRepo;

@@ -1,0 +1,135 @@
+import type { Kysely } from 'kysely';
+import { indexedVersion, parsePurl } from '../../domain/package-query.js';
+import type { ExtractedPackage } from '../../domain/sbom.js';
+import type { CandidateQuery, IndexedArtifact, PackageCandidate, PackageIndexRepo } from '../../ports/package-index.js';
+import type { ArtifactPackagesTable, DB } from '../schema.js';
+
+/** Rows per INSERT: 9 values each stays far below SQLite's and PostgreSQL's parameter limits. */
+const INSERT_BATCH = 500;
+/** Manifest ids per `in (...)` list when reading artifacts back. */
+const ID_BATCH = 1000;
+
+type Row = Omit<ArtifactPackagesTable, 'manifest_id' | 'repository_id' | 'project_id'>;
+
+/** The index key of a package: its purl's own (decoded, normalised) components. */
+function rowOf(p: ExtractedPackage): Row {
+  let type: string = p.type;
+  let namespace = p.namespace ?? '';
+  let name = p.name;
+  try {
+    const parsed = parsePurl(p.purl);
+    type = parsed.type;
+    namespace = parsed.namespace;
+    name = parsed.name;
+  } catch {
+    // an analyzer's purl is well formed; if one is not, the package's own fields still index it
+  }
+  return { type, namespace, name, version: indexedVersion(p), purl: p.purl, layer_digest: p.layerDigest, path: p.path };
+}
+
+export class KyselyPackageIndexRepo implements PackageIndexRepo {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /**
+   * Replaces the artifact's rows: one delete and batched inserts, in the caller's transaction or
+   * in one of its own, so that a search sees the old rows or the new ones, never a mix.
+   */
+  async replace(manifestId: number, packages: readonly ExtractedPackage[]): Promise<void> {
+    const run = async (db: Kysely<DB>) => {
+      const owner = await db
+        .selectFrom('manifests as m')
+        .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+        .select(['m.repository_id', 'r.project_id'])
+        .where('m.id', '=', manifestId)
+        .executeTakeFirst();
+      await db.deleteFrom('artifact_packages').where('manifest_id', '=', manifestId).execute();
+      // a manifest deleted meanwhile: nothing to index
+      if (!owner) return;
+      const seen = new Set<string>();
+      const rows: ArtifactPackagesTable[] = [];
+      for (const p of packages) {
+        const r = rowOf(p);
+        const key = `${r.purl}\0${r.layer_digest}\0${r.path}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        rows.push({ manifest_id: manifestId, repository_id: owner.repository_id, project_id: owner.project_id, ...r });
+      }
+      for (let i = 0; i < rows.length; i += INSERT_BATCH) {
+        await db.insertInto('artifact_packages').values(rows.slice(i, i + INSERT_BATCH)).execute();
+      }
+    };
+    if (this.db.isTransaction) await run(this.db);
+    else await this.db.transaction().execute(run);
+  }
+
+  async candidates(q: CandidateQuery): Promise<PackageCandidate[]> {
+    let query = this.db
+      .selectFrom('artifact_packages as ap')
+      .innerJoin('repositories as r', 'r.id', 'ap.repository_id')
+      .innerJoin('projects as p', 'p.id', 'ap.project_id')
+      .select([
+        'ap.manifest_id',
+        'ap.repository_id',
+        'r.name as repository_name',
+        'ap.project_id',
+        'p.name as project_name',
+        'ap.version',
+        'ap.purl',
+        'ap.layer_digest',
+        'ap.path',
+      ])
+      .where('ap.type', '=', q.type)
+      .where('ap.name', '=', q.name);
+    if (q.namespace !== undefined) query = query.where('ap.namespace', '=', q.namespace);
+    if (q.projectId !== undefined) query = query.where('ap.project_id', '=', q.projectId);
+    const visible = q.visibleTo;
+    if (visible) {
+      query = query.where((eb) =>
+        visible.projectIds.length ? eb.or([eb('p.public', '=', 1), eb('ap.project_id', 'in', [...visible.projectIds])]) : eb('p.public', '=', 1),
+      );
+    }
+    const rows = await query
+      .orderBy('p.name')
+      .orderBy('r.name')
+      .orderBy('ap.manifest_id', 'desc')
+      .orderBy('ap.purl')
+      .limit(q.limit)
+      .execute();
+    return rows.map((r) => ({
+      manifestId: r.manifest_id,
+      repositoryId: r.repository_id,
+      repositoryName: r.repository_name,
+      projectId: r.project_id,
+      projectName: r.project_name,
+      version: r.version,
+      purl: r.purl,
+      layerDigest: r.layer_digest,
+      path: r.path,
+    }));
+  }
+
+  async artifacts(manifestIds: readonly number[]): Promise<Map<number, IndexedArtifact>> {
+    const out = new Map<number, IndexedArtifact>();
+    for (let i = 0; i < manifestIds.length; i += ID_BATCH) {
+      const ids = manifestIds.slice(i, i + ID_BATCH);
+      const [manifests, tags] = await Promise.all([
+        this.db.selectFrom('manifests').select(['id', 'digest', 'media_type', 'artifact_type', 'created_at']).where('id', 'in', ids).execute(),
+        this.db.selectFrom('tags').select(['manifest_id', 'name']).where('manifest_id', 'in', ids).orderBy('name').execute(),
+      ]);
+      for (const m of manifests) {
+        out.set(m.id, { manifestId: m.id, digest: m.digest, mediaType: m.media_type, artifactType: m.artifact_type, pushedAt: m.created_at, tags: [] });
+      }
+      for (const t of tags) out.get(t.manifest_id)?.tags.push(t.name);
+    }
+    return out;
+  }
+
+  async packagesOf(manifestId: number): Promise<{ type: string; namespace: string; name: string; version: string; purl: string }[]> {
+    return this.db
+      .selectFrom('artifact_packages')
+      .select(['type', 'namespace', 'name', 'version', 'purl'])
+      .where('manifest_id', '=', manifestId)
+      .orderBy('purl')
+      .execute();
+  }
+}
