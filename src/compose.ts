@@ -23,6 +23,8 @@ import { ManifestService } from './services/manifest.service.js';
 import { OidcService } from './services/oidc.service.js';
 import { MemberService } from './services/member.service.js';
 import { ProjectService } from './services/project.service.js';
+import { CveAllowlistService } from './services/cve-allowlist.service.js';
+import { PullGateService } from './services/pull-gate.service.js';
 import { ArtifactService } from './services/artifact.service.js';
 import { LabelService } from './services/label.service.js';
 import { RepositoryService } from './services/repository.service.js';
@@ -65,6 +67,8 @@ export interface Berth {
   settings: ConfigService;
   ldap: LdapService;
   uploads: BlobUploadService;
+  /** the vulnerability policy on pulls; the scan pipeline plugs in with useScanStatusSource */
+  pullGate: PullGateService;
   vulndb: VulndbService;
   /** SBOM referrers (CycloneDX, SPDX) of stored inventories: `sbom.onInventoryStored` is the scan pipeline's hook */
   sbom: SbomService;
@@ -149,7 +153,14 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   });
   const repositories = new RepositoryResolver({ metadata, clock });
   const audit = new AuditService({ metadata, clock, logger });
-  const projects = new ProjectService({ metadata, clock, onChange: (name) => access.forgetProject(name) });
+  const pullGate = new PullGateService({
+    metadata,
+    clock,
+    config: { scanTimeoutMs: config.pullGate.scanTimeoutSeconds * 1000, cacheTtlMs: config.pullGate.cacheTtlMs },
+    log: logger,
+  });
+  const allowlists = new CveAllowlistService({ metadata, clock, onChange: (projectId) => pullGate.forget(projectId) });
+  const projects = new ProjectService({ metadata, clock, onChange: (name) => access.forgetProject(name), onPolicyChange: (id) => pullGate.forget(id) });
   const repositoryCatalog = new RepositoryService({ metadata, access, clock });
   const artifacts = new ArtifactService({ metadata, storage, clock });
   const labels = new LabelService({ metadata, clock });
@@ -217,7 +228,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     clock,
   });
   // a push of an image into an auto_scan project enqueues its scan in the push's transaction
-  const manifests = new ManifestService({ metadata, storage, repositories, clock, audit, onPushed: (tx, pushed) => scans.onPush(tx, pushed) });
+  const manifests = new ManifestService({ metadata, storage, repositories, clock, audit, gate: pullGate, onPushed: (tx, pushed) => scans.onPush(tx, pushed) });
   const tags = new TagService({ metadata, repositories });
   const sbom = new SbomService({ metadata, storage, uploads, manifests, clock, config: { toolVersion: VERSION, ...(config.externalUrl ? { externalUrl: config.externalUrl } : {}) } });
   const packageSearch = new PackageSearchService({ metadata, access });
@@ -238,6 +249,8 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     log: logger,
     config: { layerConcurrency: config.scan.layerConcurrency },
   });
+  // the pull gate scans an unscanned image before its first pull (project prevent_vul)
+  pullGate.useScanStatusSource(scans);
   const scanAll = new ScanAllService({ metadata, clock, onEnqueued: () => jobRunner?.kick() });
   vulndb.subscribe(async () => {
     const r = await scans.reevaluateAll();
@@ -273,6 +286,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     manifests,
     tags,
     projects,
+    allowlists,
     repositories: repositoryCatalog,
     artifacts,
     labels,
@@ -318,6 +332,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     settings: configuration,
     ldap,
     uploads,
+    pullGate,
     sbom,
     vulndb,
     vulnMatcher,

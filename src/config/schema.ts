@@ -69,6 +69,13 @@ export const ConfigSchema = T.Object(
       { manifestMaxBytes: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }) },
       { default: {}, additionalProperties: false },
     ),
+    pullGate: T.Object(
+      {
+        scanTimeoutSeconds: T.Number({ minimum: 0, maximum: 3600, default: 120, description: 'how long a pull of an unscanned image waits for its scan (project prevent_vul) before a 412 "scan pending"' }),
+        cacheTtlMs: T.Integer({ minimum: 0, maximum: 60_000, default: 2000, description: "how long a project's policy and an artifact's verdict are reused without a database lookup" }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     auth: T.Object(
       {
         service: T.String({ default: 'berth', description: 'the token service name (service= of the challenge, token audience)' }),

@@ -14,6 +14,8 @@ import type { MemberService } from '../services/member.service.js';
 import type { RobotService } from '../services/robot.service.js';
 import type { SessionService } from '../services/session.service.js';
 import type { ProjectService } from '../services/project.service.js';
+import type { CveAllowlistService } from '../services/cve-allowlist.service.js';
+import { cveAllowlistRoutes } from './api/cve-allowlist.routes.js';
 import type { TagService } from '../services/tag.service.js';
 import type { UiLoginService } from '../services/ui-login.service.js';
 import type { UserService } from '../services/user.service.js';
@@ -70,6 +72,7 @@ export interface AppDeps {
   manifests: ManifestService;
   tags: TagService;
   projects: ProjectService;
+  allowlists: CveAllowlistService;
   repositories: RepositoryService;
   artifacts: ArtifactService;
   labels: LabelService;
@@ -166,7 +169,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     });
     await configRoutes(api, { config: deps.settings, auth });
-    await projectRoutes(api, { projects: deps.projects, auth });
+    await projectRoutes(api, { projects: deps.projects, auth, allowlists: deps.allowlists });
+    await cveAllowlistRoutes(api, { allowlists: deps.allowlists, auth });
     await repositoryRoutes(api, { repositories: deps.repositories, auth });
     await artifactRoutes(api, { artifacts: deps.artifacts, auth });
     await scanRoutes(api, { scans: deps.scans, scanAll: deps.scanAll, auth });
