@@ -31,6 +31,7 @@ import { replyNoRoute } from './api/harbor-unimplemented.js';
 import { ldapRoutes } from './api/ldap.routes.js';
 import { memberRoutes } from './api/members.routes.js';
 import { oidcRoutes, oidcUserMetaJson } from './api/oidc.routes.js';
+import { projectExtraRoutes } from './api/project-extras.routes.js';
 import { projectRoutes } from './api/projects.routes.js';
 import { artifactRoutes } from './api/artifacts.routes.js';
 import { labelRoutes } from './api/labels.routes.js';
@@ -171,6 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await configRoutes(api, { config: deps.settings, auth });
     await projectRoutes(api, { projects: deps.projects, auth, allowlists: deps.allowlists });
     await cveAllowlistRoutes(api, { allowlists: deps.allowlists, auth });
+    await projectExtraRoutes(api, { projects: deps.projects, auth });
     await repositoryRoutes(api, { repositories: deps.repositories, auth });
     await artifactRoutes(api, { artifacts: deps.artifacts, auth });
     await scanRoutes(api, { scans: deps.scans, scanAll: deps.scanAll, auth });

@@ -24,6 +24,8 @@ export interface MemberRepo {
   list(projectId: number, opts: { entityName?: string; offset: number; limit: number }): Promise<Page<ProjectMember>>;
   updateRole(projectId: number, memberId: number, role: Role, now: number): Promise<boolean>;
   remove(projectId: number, memberId: number): Promise<boolean>;
+  /** how many members (users and groups) hold each role */
+  countByRole(projectId: number): Promise<Record<Role, number>>;
 }
 
 /** Harbor's group types. */

@@ -87,6 +87,8 @@ export interface ProjectRepo {
   metadataOf(id: number): Promise<Record<string, string>>;
   /** sets the given entries (others stay) */
   setMetadata(id: number, entries: Readonly<Record<string, string>>): Promise<void>;
+  /** removes one entry; false when it was not there */
+  deleteMetadata(id: number, name: string): Promise<boolean>;
 }
 
 export interface UserRepo {

@@ -1,5 +1,5 @@
 import { badRequest, isRegistryError, notFound, preconditionFailed } from '../domain/errors.js';
-import type { Principal } from '../domain/permission.js';
+import type { Principal, Role } from '../domain/permission.js';
 import type { Project } from '../domain/records.js';
 import { normalizeProjectMetadata } from '../domain/project-metadata.js';
 import { isValidProjectName } from '../domain/repo-name.js';
@@ -141,6 +141,35 @@ export class ProjectService {
       throw preconditionFailed(`the project ${p.name} contains repositories and cannot be deleted`, { project: p.name });
     }
     this.deps.onChange?.(p.name);
+  }
+
+  /** Harbor's ProjectSummary: repositories and members per role. */
+  async summary(p: Project): Promise<{ repoCount: number; members: Record<Role, number> }> {
+    const [repoCount, members] = await Promise.all([this.deps.metadata.projects.repositoryCount(p.id), this.deps.metadata.members.countByRole(p.id)]);
+    return { repoCount, members };
+  }
+
+  /** Harbor's _deletable: a project that holds repositories cannot be deleted. */
+  async deletable(p: Project): Promise<{ deletable: boolean; message: string }> {
+    const n = await this.deps.metadata.projects.repositoryCount(p.id);
+    return n === 0 ? { deletable: true, message: '' } : { deletable: false, message: `the project contains ${n} repositor${n === 1 ? 'y' : 'ies'}` };
+  }
+
+  /** Harbor's /metadatas: every entry, `public` included. */
+  async metadataOf(p: Project): Promise<Record<string, string>> {
+    return { ...(await this.deps.metadata.projects.metadataOf(p.id)), public: String(p.public) };
+  }
+
+  /** Removes one metadata entry (its default applies again); `public` is not removable. */
+  async deleteMetadata(p: Project, name: string, actor?: Actor): Promise<void> {
+    if (name === 'public') throw badRequest('public cannot be deleted: set it to "true" or "false"');
+    const now = this.deps.clock.now();
+    await this.deps.metadata.transaction(async (tx) => {
+      if (!(await tx.projects.deleteMetadata(p.id, name))) throw notFound(`project ${p.name} has no metadata ${name.slice(0, 50)}`);
+      await tx.audit.append({ ...actorFields(actor), operation: 'delete', resourceType: 'project_metadata', resource: `${p.name}:${name}`, projectId: p.id, result: 'success', at: now });
+    });
+    this.deps.onChange?.(p.name);
+    this.deps.onPolicyChange?.(p.id);
   }
 
   /** Creates the project at start-up unless it exists (Harbor's public `library`). */

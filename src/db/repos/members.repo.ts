@@ -124,4 +124,19 @@ export class KyselyMemberRepo implements MemberRepo {
     const r = await this.db.deleteFrom('project_members').where('project_id', '=', projectId).where('id', '=', memberId).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
+
+  async countByRole(projectId: number): Promise<Record<Role, number>> {
+    const rows = await this.db
+      .selectFrom('project_members')
+      .select((eb) => ['role', eb.fn.countAll<number>().as('n')])
+      .where('project_id', '=', projectId)
+      .groupBy('role')
+      .execute();
+    const out = Object.fromEntries(Object.keys(ROLE_IDS).map((r) => [r, 0])) as Record<Role, number>;
+    for (const r of rows) {
+      const role = roleOfId(Number(r.role));
+      if (role) out[role] = Number(r.n);
+    }
+    return out;
+  }
 }

@@ -101,6 +101,11 @@ export class KyselyProjectRepo implements ProjectRepo {
     }
   }
 
+  async deleteMetadata(id: number, name: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('project_metadata').where('project_id', '=', id).where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
   async repositoryCount(id: number): Promise<number> {
     const r = await this.db
       .selectFrom('repositories')
