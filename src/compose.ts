@@ -38,6 +38,12 @@ import { UserGroupService } from './services/user-group.service.js';
 import { UiLoginService } from './services/ui-login.service.js';
 import { UserService } from './services/user.service.js';
 import { STORAGE_DRIVERS } from './storage/drivers.js';
+import { HarborAdapterClient } from './scanner/adapter/harbor-adapter.client.js';
+import { OciPullClient } from './scanner/adapter/oci-pull.client.js';
+import { mergeLayers } from './scanner/layer-merge.js';
+import { scanLayer } from './scanner/layer-reader.js';
+import { AdapterScanService } from './services/adapter-scan.service.js';
+import { ScannerRegistryService } from './services/scanner-registry.service.js';
 import { FileFeedReader } from './scanner/vulndb/feed-reader.js';
 import { HttpMirrorClient } from './scanner/vulndb/mirror-client.js';
 import type { VulnerabilityMatcher } from './ports/vuln-matcher.js';
@@ -67,6 +73,7 @@ export interface Berth {
   settings: ConfigService;
   ldap: LdapService;
   uploads: BlobUploadService;
+  scanners: ScannerRegistryService;
   /** the vulnerability policy on pulls; the scan pipeline plugs in with useScanStatusSource */
   pullGate: PullGateService;
   vulndb: VulndbService;
@@ -126,6 +133,9 @@ export async function openUserAdmin(config: Config): Promise<{ users: UserServic
 }
 
 export async function compose(config: Config, logger: Logger = makeLogger(config)): Promise<Berth> {
+  if (config.scannerAdapter.enabled && !config.scannerAdapter.apiKey) {
+    throw new Error('scannerAdapter.enabled needs scannerAdapter.apiKey (BERTH_SCANNER_ADAPTER_API_KEY): the adapter is never served without authentication');
+  }
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
   const metadata = await openDatabase(config);
@@ -272,6 +282,42 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     storage: () => storage.list(''),
   });
 
+  // Harbor's pluggable scanners: registrations, the per-project choice (the scan pipeline's
+  // ScannerSelector), and Berth's own scanner served as an adapter when enabled
+  const adapterScans = new AdapterScanService({
+    puller: new OciPullClient({ idleTimeoutMs: 60_000 }),
+    analyzer: { analyze: (source, layerDigest, signal) => scanLayer(source, { layerDigest, ...(signal ? { signal } : {}) }), merge: mergeLayers },
+    matcher: () => vulnMatcher,
+    clock,
+    log: logger,
+    config: {
+      maxConcurrent: config.scannerAdapter.maxConcurrentScans,
+      maxRequests: config.scannerAdapter.maxRequests,
+      reportTtlMs: config.scannerAdapter.reportTtlSeconds * 1000,
+      version: VERSION,
+    },
+  });
+  // the address this instance listens on, once it does (an adapter's internal registry URL)
+  const listenUrl = (): string => {
+    const a = app.server.address();
+    if (a && typeof a === 'object') {
+      const host = a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.family === 'IPv6' ? `[${a.address}]` : a.address;
+      return `http://${host}:${a.port}`;
+    }
+    return `http://${config.listen}`;
+  };
+  const scanners = new ScannerRegistryService({
+    metadata,
+    client: new HarborAdapterClient({ requestTimeoutMs: config.externalScanners.requestTimeoutSeconds * 1000 }),
+    sealer,
+    clock,
+    pullToken: (repository, ttl) => access.issueInternalPullToken('berth-scanner', repository, ttl),
+    registryUrl: (internal) => (internal ? listenUrl() : (config.externalUrl?.replace(/\/+$/, '') ?? listenUrl())),
+    builtinMetadata: () => adapterScans.metadata(),
+    log: logger,
+    config: { scanTimeoutMs: config.externalScanners.scanTimeoutSeconds * 1000, tokenMarginSeconds: 300, builtinName: 'Berth' },
+  });
+
   const app = await buildApp({
     logger,
     access,
@@ -301,6 +347,8 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     vulndb,
     scans,
     scanAll,
+    scanners,
+    scannerAdapter: config.scannerAdapter.enabled && config.scannerAdapter.apiKey ? { scans: adapterScans, apiKey: config.scannerAdapter.apiKey } : undefined,
     info: {
       version: VERSION,
       storageDriver: storage.name,
@@ -332,6 +380,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     settings: configuration,
     ldap,
     uploads,
+    scanners,
     pullGate,
     sbom,
     vulndb,

@@ -98,6 +98,23 @@ export const ConfigSchema = T.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    scannerAdapter: T.Object(
+      {
+        enabled: T.Boolean({ default: false, description: "serve Berth's scanner as a Harbor scanner adapter at /api/v1 (metadata, scan, report)" }),
+        apiKey: T.Optional(T.String({ minLength: 16, writeOnly: true, description: 'the key adapter clients send (X-ScannerAdapter-API-Key, or Authorization: Bearer); required when enabled' })),
+        maxConcurrentScans: T.Integer({ minimum: 1, maximum: 64, default: 2 }),
+        maxRequests: T.Integer({ minimum: 1, default: 1000, description: 'scan requests and reports held in memory at once' }),
+        reportTtlSeconds: T.Integer({ minimum: 10, default: 3600, description: 'how long a finished report can be fetched' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    externalScanners: T.Object(
+      {
+        requestTimeoutSeconds: T.Integer({ minimum: 1, maximum: 600, default: 10, description: 'an adapter silent this long fails the request' }),
+        scanTimeoutSeconds: T.Integer({ minimum: 10, maximum: 86_400, default: 1800, description: 'the longest one scan through an adapter may take, report polling included' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     vulndb: T.Object(
       {
         mirrorUrl: T.Optional(

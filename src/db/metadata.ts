@@ -21,6 +21,7 @@ import { KyselyRepositoryRepo } from './repos/repositories.repo.js';
 import { KyselyTagRepo } from './repos/tags.repo.js';
 import { KyselyUploadRepo } from './repos/uploads.repo.js';
 import { KyselyUserRepo } from './repos/users.repo.js';
+import { KyselyScannerRegistryRepo } from './repos/scanners.repo.js';
 import { KyselyCveAllowlistRepo } from './repos/cve-allowlist.repo.js';
 import { KyselyJobRepo } from './repos/jobs.repo.js';
 import { KyselyScanRepo } from './repos/scans.repo.js';
@@ -48,6 +49,7 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries, dialect: Dialect): M
     catalog: new KyselyCatalogRepo(db),
     artifacts: new KyselyArtifactRepo(db, dialect),
     labels: new KyselyLabelRepo(db),
+    scanners: new KyselyScannerRegistryRepo(db),
     packageIndex: new KyselyPackageIndexRepo(db),
     cveAllowlists: new KyselyCveAllowlistRepo(db),
     jobs: new KyselyJobRepo(db, dialect),

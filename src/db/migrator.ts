@@ -11,6 +11,7 @@ import * as m011 from './migrations/011-package-index.js';
 import * as m009 from './migrations/009-cve-allowlist.js';
 import * as m007 from './migrations/007-vulndb.js';
 import * as m008 from './migrations/008-scan.js';
+import * as m010 from './migrations/010-scanners.js';
 
 type Up = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
 
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, { up: Up }> = {
   '009-cve-allowlist': m009,
   '007-vulndb': m007,
   '008-scan': m008,
+  '010-scanners': m010,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

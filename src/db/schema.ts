@@ -27,6 +27,8 @@ export interface DB {
   oidc_users: OidcUsersTable;
   oidc_pending: OidcPendingTable;
   ldap_users: LdapUsersTable;
+  scanner_registrations: ScannerRegistrationsTable;
+  project_scanners: ProjectScannersTable;
   artifact_packages: ArtifactPackagesTable;
   cve_allowlists: CveAllowlistsTable;
   jobs: JobsTable;
@@ -431,5 +433,30 @@ export interface CveAllowlistsTable {
   expires_at: number | null;
   items: string;
   created_at: number;
+  updated_at: number;
+}
+
+/** Harbor's scanner registrations (migration 010) */
+export interface ScannerRegistrationsTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  description: string;
+  url: string;
+  auth: string;
+  credential_sealed: string;
+  disabled: number;
+  is_default: number;
+  skip_cert_verify: number;
+  use_internal_addr: number;
+  builtin: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** the scanner a project chose (migration 010) */
+export interface ProjectScannersTable {
+  project_id: number;
+  registration_id: number;
   updated_at: number;
 }

@@ -20,7 +20,11 @@ import type { TagService } from '../services/tag.service.js';
 import type { UiLoginService } from '../services/ui-login.service.js';
 import type { UserService } from '../services/user.service.js';
 import type { UserGroupService } from '../services/user-group.service.js';
+import { adapterRoutes } from './adapter/adapter.routes.js';
 import { auditRoutes } from './api/audit.routes.js';
+import { scannerRoutes } from './api/scanners.routes.js';
+import type { AdapterScanService } from '../services/adapter-scan.service.js';
+import type { ScannerRegistryService } from '../services/scanner-registry.service.js';
 import { scanRoutes } from './api/scan.routes.js';
 import type { ScanService } from '../services/scan.service.js';
 import type { ScanAllService } from '../services/scan-all.service.js';
@@ -89,6 +93,9 @@ export interface AppDeps {
   scanAll: ScanAllService;
   /** the vulnerability database (GET /api/v2.0/vulndb) */
   vulndb?: VulndbService;
+  scanners: ScannerRegistryService;
+  /** Berth's scanner served as a Harbor scanner adapter (/api/v1), when enabled */
+  scannerAdapter?: { scans: AdapterScanService; apiKey: string } | undefined;
   info: SystemInfo;
   config: {
     service: string;
@@ -188,7 +195,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await ldapRoutes(api, { ldap: deps.ldap, auth });
     await userGroupRoutes(api, { userGroups: deps.userGroups, auth });
     if (deps.vulndb) await vulndbRoutes(api, { vulndb: deps.vulndb });
+    await scannerRoutes(api, { scanners: deps.scanners, projects: deps.projects, auth });
   });
+  const adapter = deps.scannerAdapter;
+  if (adapter) await app.register(async (a) => adapterRoutes(a, adapter));
   await openApiRoutes(app, openapi, { version: deps.info.version });
   return app;
 }

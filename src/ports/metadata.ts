@@ -16,6 +16,7 @@ import type { ConfigRepo, GroupRepo, MemberRepo, RobotRepo } from './identity-re
 import type { OidcRepo } from './oidc-repo.js';
 import type { LdapRepo } from './ldap-repo.js';
 import type { Page } from './page.js';
+import type { ScannerRegistryRepo } from './scanner-registry-repo.js';
 import type { PackageIndexRepo } from './package-index.js';
 import type { CveAllowlistRepo } from './cve-allowlist-repo.js';
 import type { JobRepo } from './job-queue.js';
@@ -54,6 +55,7 @@ export interface MetadataRepos {
   catalog: CatalogRepo;
   artifacts: ArtifactRepo;
   labels: LabelRepo;
+  scanners: ScannerRegistryRepo;
   /** inventory search; the scan service writes it with each stored inventory */
   packageIndex: PackageIndexRepo;
   cveAllowlists: CveAllowlistRepo;

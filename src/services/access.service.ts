@@ -257,6 +257,22 @@ export class AccessService {
     return { token, expiresIn: tokenTtlSeconds, issuedAt: new Date(this.deps.clock.now()).toISOString() };
   }
 
+  /**
+   * A pull-only token for one repository, for an internal principal that is no user or robot
+   * account: a scanner adapter pulling the artifact it was asked to scan (Harbor gives adapters
+   * a temporary robot's credentials instead). The token carries `rid: 0`, so /v2 sees a robot
+   * with no permissions of its own: only the token's one grant counts. Never log the token.
+   */
+  async issueInternalPullToken(subject: string, repository: string, ttlSeconds: number): Promise<IssuedToken> {
+    const { service, issuer } = this.deps.config;
+    const ttl = Math.max(30, Math.min(Math.round(ttlSeconds), 86_400));
+    const token = await this.deps.signer.sign(
+      { sub: subject, rid: 0, jti: randomUUID(), access: [{ type: 'repository', name: repository, actions: ['pull'] }] },
+      { expiresInSeconds: ttl, audience: service, issuer },
+    );
+    return { token, expiresIn: ttl, issuedAt: new Date(this.deps.clock.now()).toISOString() };
+  }
+
   private async facts(p: Principal, resource: Resource): Promise<Facts> {
     const projectCreation = await this.projectCreationRule();
     if (resource.scope !== 'project') return { projectCreation };
