@@ -262,12 +262,14 @@ export class AccessService {
    * account: a scanner adapter pulling the artifact it was asked to scan (Harbor gives adapters
    * a temporary robot's credentials instead). The token carries `rid: 0`, so /v2 sees a robot
    * with no permissions of its own: only the token's one grant counts. Never log the token.
+   * `scanner-pull` marks the scanner's own pulls, which the pull gate (project prevent_vul)
+   * lets through; issueToken never grants it (it is no Docker token action).
    */
   async issueInternalPullToken(subject: string, repository: string, ttlSeconds: number): Promise<IssuedToken> {
     const { service, issuer } = this.deps.config;
     const ttl = Math.max(30, Math.min(Math.round(ttlSeconds), 86_400));
     const token = await this.deps.signer.sign(
-      { sub: subject, rid: 0, jti: randomUUID(), access: [{ type: 'repository', name: repository, actions: ['pull'] }] },
+      { sub: subject, rid: 0, jti: randomUUID(), access: [{ type: 'repository', name: repository, actions: ['pull', 'scanner-pull'] }] },
       { expiresInSeconds: ttl, audience: service, issuer },
     );
     return { token, expiresIn: ttl, issuedAt: new Date(this.deps.clock.now()).toISOString() };

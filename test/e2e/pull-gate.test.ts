@@ -124,6 +124,15 @@ describe('the pull gate', () => {
     expect((await pull(digest)).status).toBe(412);
   });
 
+  it('lets the scanner’s own pull token through, and a client asking the token service for scanner-pull gets no such grant', async () => {
+    const scanner = await s.server.berth.access.issueInternalPullToken('berth-scanner', 'gated/zlib', 120);
+    const res = await fetch(`${s.url}/v2/gated/zlib/manifests/1`, { headers: { authorization: `Bearer ${scanner.token}`, accept: MANIFEST } });
+    expect(res.status).toBe(200);
+    const asked = (await (await fetch(`${s.url}/service/token?service=berth&scope=repository:gated/zlib:pull,scanner-pull`, { headers: { authorization: s.adminBasic } })).json()) as { token: string };
+    const own = await fetch(`${s.url}/v2/gated/zlib/manifests/1`, { headers: { authorization: `Bearer ${asked.token}`, accept: MANIFEST } });
+    expect(own.status).toBe(412);
+  });
+
   it('refuses skopeo', async () => {
     const r = await skopeoPull('1');
     expect(r.ok).toBe(false);
