@@ -21,6 +21,7 @@ import { manifestPut, manifestReads } from './scenarios/manifests.mjs';
 import { memory } from './scenarios/memory.mjs';
 import { tagList } from './scenarios/tags.mjs';
 import { vulndbImport } from './scenarios/vulndb.mjs';
+import { scanPipeline } from './scenarios/scan.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.env.BENCH_QUICK === '1';
@@ -39,6 +40,7 @@ const SCENARIOS = {
   pull: (ctx) => largePull(ctx, quick ? 3 : 5),
   tags: (ctx) => tagList(ctx, { tags: 10_000, pageSize: 100, concurrency: 8, runs }),
   vulndb: (ctx) => vulndbImport(ctx, { root, runs: quick ? 1 : runs }),
+  scan: (ctx) => scanPipeline(ctx, { runs: quick ? 1 : runs }),
   memory: (ctx) => memory(ctx, { mib: quick ? 512 : 2048 }),
 };
 

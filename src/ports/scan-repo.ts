@@ -113,7 +113,7 @@ export interface ScanRepo {
   putInventory(record: ArtifactInventoryRecord): Promise<void>;
   inventory(manifestId: number): Promise<ArtifactInventoryRecord | undefined>;
   /** stored inventories in manifest id order after `afterManifestId` (re-evaluation) */
-  inventories(afterManifestId: number, limit: number): Promise<(ArtifactInventoryRecord & { projectId: number })[]>;
+  inventories(afterManifestId: number, limit: number): Promise<(ArtifactInventoryRecord & { projectId: number; repositoryId: number; digest: string })[]>;
 
   scan(manifestId: number): Promise<ScanRecord | undefined>;
   scans(manifestIds: readonly number[]): Promise<Map<number, ScanRecord>>;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { artifactTypeOf } from '../domain/artifact.js';
 import { tryParseDigest } from '../domain/digest.js';
 import { badRequest, notFound } from '../domain/errors.js';
@@ -6,6 +6,7 @@ import { isIndexMediaType } from '../domain/media-types.js';
 import type { Repository } from '../domain/records.js';
 import { isValidTag } from '../domain/reference.js';
 import type { RepoName } from '../domain/repo-name.js';
+import type { ExtractedPackage, ImageInventory } from '../domain/sbom.js';
 import { type Finding, type SeveritySummary, summarizeFindings } from '../domain/vulnerability.js';
 import type { Clock } from '../ports/clock.js';
 import type { ScannerSelector } from '../ports/external-scanner.js';
@@ -203,31 +204,39 @@ export class ScanService implements ScanStatusSource {
   }
 
   private async reevaluatePass(): Promise<ReevaluationResult> {
-    const { metadata } = this.deps;
+    const { metadata, clock } = this.deps;
     const generation = await this.matcher.generation();
     const result: ReevaluationResult = { generation, matched: 0, changed: 0, indexes: 0 };
     const changedChildren: { repositoryId: number; digest: string }[] = [];
+    const match = layerMatchCache(this.matcher);
     let after = 0;
     for (;;) {
       const page = await metadata.scans.inventories(after, 200);
       if (page.length === 0) break;
       after = page[page.length - 1]!.manifestId;
       const scans = await metadata.scans.scans(page.map((p) => p.manifestId));
+      const results: { target: StoreTarget; result: ScanResult; prev: ScanRecord | undefined }[] = [];
       for (const inv of page) {
         const prev = scans.get(inv.manifestId);
         // an adapter's findings are not the built-in matcher's to replace; a scan in flight stores its own
         if (prev && (prev.scanner !== BUILTIN_SCANNER || prev.status !== 'done' || prev.generation === generation)) continue;
-        const target = await metadata.scans.target(inv.manifestId);
-        if (!target) continue;
-        const started = this.deps.clock.now();
-        const findings = await this.matcher.match(inv.inventory);
-        const changed = await this.store(target, { scanner: BUILTIN_SCANNER, generation, findings, summary: summarizeFindings(findings), startedAt: started, endedAt: this.deps.clock.now() }, prev);
-        result.matched++;
-        if (changed) {
-          result.changed++;
-          changedChildren.push({ repositoryId: target.repositoryId, digest: target.digest });
-        }
+        const startedAt = clock.now();
+        const findings = await match(inv.inventory);
+        results.push({
+          target: { manifestId: inv.manifestId, repositoryId: inv.repositoryId, digest: inv.digest },
+          result: { scanner: BUILTIN_SCANNER, generation, findings, summary: summarizeFindings(findings), startedAt, endedAt: clock.now() },
+          prev,
+        });
       }
+      // one transaction per page: a thousand artifacts are a handful of commits
+      const changed = await metadata.transaction(async (tx) => {
+        const out: StoreTarget[] = [];
+        for (const r of results) if (await this.storeIn(tx, r.target, r.result, r.prev)) out.push(r.target);
+        return out;
+      });
+      result.matched += results.length;
+      result.changed += changed.length;
+      for (const c of changed) changedChildren.push({ repositoryId: c.repositoryId, digest: c.digest });
     }
     const parents = new Set<number>();
     for (const c of changedChildren) for (const p of await metadata.artifacts.parentsOf(c.repositoryId, c.digest)) parents.add(p);
@@ -320,26 +329,28 @@ export class ScanService implements ScanStatusSource {
   }
 
   /** Saves the result; a verdict that differs from the previous completed one is recorded. */
-  private async store(target: ScanTarget, result: ScanResult, prev: ScanRecord | undefined): Promise<boolean> {
+  private async store(target: StoreTarget, result: ScanResult, prev: ScanRecord | undefined): Promise<boolean> {
+    return this.deps.metadata.transaction((tx) => this.storeIn(tx, target, result, prev));
+  }
+
+  private async storeIn(tx: MetadataRepos, target: StoreTarget, result: ScanResult, prev: ScanRecord | undefined): Promise<boolean> {
     const before = prev?.summary ?? undefined;
     const changed = before !== undefined && verdictChanged(before, result.summary);
-    await this.deps.metadata.transaction(async (tx) => {
-      await tx.scans.saveResult(target.manifestId, result);
-      if (changed) {
-        await tx.scans.addVerdictEvent({
-          manifestId: target.manifestId,
-          repositoryId: target.repositoryId,
-          digest: target.digest,
-          previousHighest: before.highest,
-          highest: result.summary.highest,
-          previousSummary: before,
-          summary: result.summary,
-          generation: result.generation,
-          at: result.endedAt,
-        });
-      }
-    });
-    if (changed) this.deps.log?.info({ repository: target.repositoryName, digest: target.digest, from: before.highest, to: result.summary.highest }, 'scan verdict changed');
+    await tx.scans.saveResult(target.manifestId, result);
+    if (changed) {
+      await tx.scans.addVerdictEvent({
+        manifestId: target.manifestId,
+        repositoryId: target.repositoryId,
+        digest: target.digest,
+        previousHighest: before.highest,
+        highest: result.summary.highest,
+        previousSummary: before,
+        summary: result.summary,
+        generation: result.generation,
+        at: result.endedAt,
+      });
+      this.deps.log?.info({ repositoryId: target.repositoryId, digest: target.digest, from: before.highest, to: result.summary.highest }, 'scan verdict changed');
+    }
     return changed;
   }
 
@@ -417,6 +428,40 @@ export class ScanService implements ScanStatusSource {
     if (!m) throw notFound(`artifact ${repo.name}:${reference.slice(0, 200)} not found`);
     return { repo, target: m };
   }
+}
+
+type StoreTarget = Pick<ScanTarget, 'manifestId' | 'repositoryId' | 'digest'>;
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Matching for one re-evaluation pass, layer by layer: a finding belongs to one package at one
+ * layer and path (the matcher looks each package up with the image's distribution only), so the
+ * packages an image has from a layer, with the same distribution, match the same whatever image
+ * they are in. Images share base layers: each such group is matched once per pass.
+ */
+function layerMatchCache(matcher: VulnerabilityMatcher, maxEntries = 10_000): (inv: ImageInventory) => Promise<Finding[]> {
+  const cache = new Map<string, Finding[]>();
+  return async (inv) => {
+    const groups = new Map<string, ExtractedPackage[]>();
+    for (const p of inv.packages) {
+      const g = groups.get(p.layerDigest);
+      if (g) g.push(p);
+      else groups.set(p.layerDigest, [p]);
+    }
+    const out: Finding[] = [];
+    for (const packages of groups.values()) {
+      const key = createHash('sha256').update(JSON.stringify([inv.distro ?? null, packages])).digest('base64');
+      let found = cache.get(key);
+      if (!found) {
+        found = await matcher.match({ ...(inv.distro ? { distro: inv.distro } : {}), packages, warnings: [] });
+        if (cache.size >= maxEntries) cache.clear();
+        cache.set(key, found);
+      }
+      out.push(...found);
+    }
+    return out.sort((x, y) => cmp(x.id, y.id) || cmp(x.purl, y.purl) || cmp(x.layerDigest, y.layerDigest) || cmp(x.path, y.path));
+  };
 }
 
 export interface ReevaluationResult {

@@ -148,18 +148,18 @@ export class KyselyScanRepo implements ScanRepo {
     return r && toInventory(r);
   }
 
-  async inventories(afterManifestId: number, limit: number): Promise<(ArtifactInventoryRecord & { projectId: number })[]> {
+  async inventories(afterManifestId: number, limit: number): Promise<(ArtifactInventoryRecord & { projectId: number; repositoryId: number; digest: string })[]> {
     const rows = await this.db
       .selectFrom('artifact_inventories as i')
       .innerJoin('manifests as m', 'm.id', 'i.manifest_id')
       .innerJoin('repositories as r', 'r.id', 'm.repository_id')
       .selectAll('i')
-      .select('r.project_id')
+      .select(['r.project_id', 'm.repository_id', 'm.digest'])
       .where('i.manifest_id', '>', afterManifestId)
       .orderBy('i.manifest_id')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({ ...toInventory(r), projectId: Number(r.project_id) }));
+    return rows.map((r) => ({ ...toInventory(r), projectId: Number(r.project_id), repositoryId: Number(r.repository_id), digest: r.digest }));
   }
 
   async scan(manifestId: number): Promise<ScanRecord | undefined> {
