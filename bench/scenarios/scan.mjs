@@ -116,7 +116,7 @@ async function child(layout) {
     await berth.vulndb.import([join(root, 'test/fixtures/vulndata/debian/debian12-changelog-fixture-osv.json'), ...(existsSync(shared) ? [shared] : [])]);
 
     const scans = new ScanService({ metadata, storage, analyzer: builtinLayerAnalyzer, clock: systemClock, matcher: new VulndbMatcher({ repo: metadata.vulndb }) });
-    const run = { jobId: 0, attempt: 1, maxAttempts: 1, signal: new AbortController().signal };
+    const run = { jobId: 0, attempt: 1, maxAttempts: 1, signal: new globalThis.AbortController().signal };
 
     const m1 = await putManifest('bench/cold');
     const cold = await peak(() => scans.runScanJob({ manifestId: m1.id }, run));
