@@ -30,7 +30,8 @@ const MIGRATIONS: Record<string, { up: Up }> = {
   '010-scanners': m010,
 };
 
-export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
+// Kysely runs migrations in name order, whatever order they are registered in above
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS).sort();
 
 /**
  * Brings the schema up to date. On PostgreSQL, instances that start at once are safe: Kysely
