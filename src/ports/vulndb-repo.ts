@@ -117,6 +117,8 @@ export interface FeedSpec {
   source: string;
   kind: VulnSourceKind;
   path: string;
+  /** How an OSV feed is packed; found from the path when absent (a mirror's download says `zip`). */
+  format?: 'zip' | 'json' | 'dir';
 }
 
 export type FeedItem =

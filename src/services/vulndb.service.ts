@@ -202,7 +202,7 @@ export class VulndbService {
             }
             try {
               const r = await this.importSpec(
-                { source: f.source, kind: f.kind, path: res.path },
+                { source: f.source, kind: f.kind, path: res.path, ...(f.kind === 'osv' ? { format: 'zip' as const } : {}) },
                 { url: shown, ...(res.etag ? { etag: res.etag } : {}), ...(res.lastModified ? { lastModified: res.lastModified } : {}) },
                 this.abort.signal,
               );

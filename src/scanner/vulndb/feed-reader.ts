@@ -76,22 +76,22 @@ export class FileFeedReader implements VulnFeedReader {
       const subdirs = (await readdir(path, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
       for (const eco of subdirs) {
         const zip = join(path, eco, 'all.zip');
-        if (await exists(zip)) specs.push({ source: `osv:${eco}`, kind: 'osv', path: zip });
+        if (await exists(zip)) specs.push({ source: `osv:${eco}`, kind: 'osv', path: zip, format: 'zip' });
       }
       if (specs.length) return specs;
-      for await (const _ of jsonFiles(path)) return [{ source: `osv:${basename(path)}`, kind: 'osv', path }];
+      for await (const _ of jsonFiles(path)) return [{ source: `osv:${basename(path)}`, kind: 'osv', path, format: 'dir' }];
       throw new Error(`${path}: neither <Ecosystem>/all.zip folders nor OSV .json records`);
     }
     const name = basename(path);
     if (name.endsWith('.zip')) {
       const source = name === 'all.zip' ? basename(dirname(path)) : name.slice(0, -4);
-      return [{ source: `osv:${source}`, kind: 'osv', path }];
+      return [{ source: `osv:${source}`, kind: 'osv', path, format: 'zip' }];
     }
     if (/\.csv(\.gz)?$/.test(name)) return [{ source: 'epss', kind: 'epss', path }];
     if (name.endsWith('.json')) {
       const start = await head(path, 4096);
       if (start.includes('"catalogVersion"') || (start.includes('"vulnerabilities"') && start.includes('"cveID"'))) return [{ source: 'kev', kind: 'kev', path }];
-      return [{ source: `osv:${name.slice(0, -5)}`, kind: 'osv', path }];
+      return [{ source: `osv:${name.slice(0, -5)}`, kind: 'osv', path, format: 'json' }];
     }
     throw new Error(`${path}: not a known feed (.zip, .json, .csv, .csv.gz or a folder)`);
   }
@@ -99,18 +99,18 @@ export class FileFeedReader implements VulnFeedReader {
   read(spec: FeedSpec, signal?: AbortSignal): AsyncIterable<FeedItem> {
     if (spec.kind === 'kev') return this.readKev(spec.path);
     if (spec.kind === 'epss') return this.readEpss(spec.path, signal);
-    return this.readOsv(spec.path, signal);
+    return this.readOsv(spec.path, spec.format, signal);
   }
 
-  private async *readOsv(path: string, signal?: AbortSignal): AsyncGenerator<FeedItem> {
-    if (await isDir(path)) {
+  private async *readOsv(path: string, format: FeedSpec['format'], signal?: AbortSignal): AsyncGenerator<FeedItem> {
+    if (format === 'dir' || (format === undefined && (await isDir(path)))) {
       for await (const file of jsonFiles(path)) {
         signal?.throwIfAborted();
         yield* this.osvFile(file, relative(path, file));
       }
       return;
     }
-    if ((await head(path, 4)) === 'PK\x03\x04' || path.endsWith('.zip')) {
+    if (format === 'zip' || (format === undefined && ((await head(path, 4)) === 'PK\x03\x04' || path.endsWith('.zip')))) {
       const zip = await ZipFile.open(path);
       try {
         for (const e of zip.entries) {
