@@ -16,11 +16,13 @@ import { basic, BlobMaker, Registry } from './lib/client.mjs';
 import { PEER, Report } from './lib/report.mjs';
 import { ADMIN_PASSWORD, DATA_BASE, startBerth, startPeer } from './lib/servers.mjs';
 import { access } from './scenarios/access.mjs';
+import { deepListing } from './scenarios/listing.mjs';
 import { largePull, largePush, smallPush } from './scenarios/blobs.mjs';
 import { manifestPut, manifestReads } from './scenarios/manifests.mjs';
 import { memory } from './scenarios/memory.mjs';
 import { tagList } from './scenarios/tags.mjs';
 import { vulndbImport } from './scenarios/vulndb.mjs';
+import { packageSearch } from './scenarios/packages.mjs';
 import { scanPipeline } from './scenarios/scan.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,8 +39,10 @@ const SCENARIOS = {
   manifestPut: (ctx) => manifestPut(ctx, { concurrency: 8, seconds, runs }),
   manifestRead: (ctx) => manifestReads(ctx, { connections: 32, seconds, runs }),
   access: (ctx) => access(ctx, { connections: 32, seconds, runs }),
+  deepListing: (ctx) => deepListing(ctx, { artifacts: quick ? 100_000 : 1_000_000, pageSize: 100, requests: quick ? 20 : 50 }),
   pull: (ctx) => largePull(ctx, quick ? 3 : 5),
   tags: (ctx) => tagList(ctx, { tags: 10_000, pageSize: 100, concurrency: 8, runs }),
+  packages: (ctx) => packageSearch(ctx, { artifacts: 10_000, packages: 200, projects: 100, queries: quick ? 50 : 200 }),
   vulndb: (ctx) => vulndbImport(ctx, { root, runs: quick ? 1 : runs }),
   scan: (ctx) => scanPipeline(ctx, { runs: quick ? 1 : runs }),
   memory: (ctx) => memory(ctx, { mib: quick ? 512 : 2048 }),

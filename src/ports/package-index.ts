@@ -9,14 +9,19 @@ export interface PackageIndexWriter {
   replace(manifestId: number, packages: readonly ExtractedPackage[]): Promise<void>;
 }
 
-/** One indexed occurrence of the package asked for, with where its artifact lives. */
+/** One indexed occurrence of the package asked for (from the index alone). */
 export interface PackageCandidate {
   manifestId: number;
   repositoryId: number;
-  repositoryName: string;
   projectId: number;
-  projectName: string;
   /** the version in the ecosystem's own syntax (rpm: `epoch:version-release`) */
+  version: string;
+  /** only when the query asked for it (`withPurl`): it costs a table read per row */
+  purl?: string;
+}
+
+export interface PackageOccurrenceRow {
+  manifestId: number;
   version: string;
   purl: string;
   layerDigest: string;
@@ -31,12 +36,16 @@ export interface CandidateQuery {
   /** undefined: every project; otherwise public projects and these */
   visibleTo?: { projectIds: readonly number[] };
   projectId?: number;
+  /** whether each row's purl is wanted (to match qualifiers) */
+  withPurl?: boolean;
   /** at most this many rows (the caller asks for one more to tell that there are more) */
   limit: number;
 }
 
 export interface IndexedArtifact {
   manifestId: number;
+  repositoryName: string;
+  projectName: string;
   digest: string;
   mediaType: string;
   artifactType: string | null;
@@ -45,9 +54,21 @@ export interface IndexedArtifact {
 }
 
 export interface PackageIndexReader {
-  /** rows of the package, in (project name, repository name, manifest id) order */
+  /** the distinct versions of the package among the rows the query may see (at most `limit`) */
+  versions(q: CandidateQuery): Promise<string[]>;
+  /**
+   * The artifacts holding the package in one of `versions` (all versions when undefined), newest
+   * first (highest manifest id), one page of them, with their count.
+   */
+  artifactPage(
+    q: Omit<CandidateQuery, 'limit' | 'withPurl'> & { versions?: readonly string[] },
+    page: { offset: number; limit: number },
+  ): Promise<{ total: number; items: { manifestId: number; repositoryId: number; projectId: number }[] }>;
+  /** rows of the package, newest artifact (highest manifest id) first, an artifact's rows together */
   candidates(q: CandidateQuery): Promise<PackageCandidate[]>;
-  /** the artifacts of these manifest ids, with their tags in byte order */
+  /** the full rows of the package in these artifacts (for the page shown) */
+  occurrences(q: Pick<CandidateQuery, 'type' | 'name' | 'namespace'>, manifestIds: readonly number[]): Promise<PackageOccurrenceRow[]>;
+  /** the artifacts of these manifest ids, with their repository, project and tags (byte order) */
   artifacts(manifestIds: readonly number[]): Promise<Map<number, IndexedArtifact>>;
   /** rows of one artifact (the SBOM and tests read them back) */
   packagesOf(manifestId: number): Promise<{ type: string; namespace: string; name: string; version: string; purl: string }[]>;

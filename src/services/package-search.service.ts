@@ -12,6 +12,11 @@ import { visibleProjects } from './project-visibility.js';
  * request to narrow it (a namespace, a project, a qualifier) rather than held in memory.
  */
 export const CANDIDATE_LIMIT = 250_000;
+/**
+ * Distinct versions of one package compared in code, after which those in range are handed
+ * back to the database as a list; past this many the rows are tested one by one instead.
+ */
+export const VERSION_LIST_MAX = 2000;
 
 export interface PackageSearchQuery {
   purl: string;
@@ -61,60 +66,85 @@ export class PackageSearchService {
       projectId = project.id;
     }
     const visible = await visibleProjects(viewer, { metadata, access: this.deps.access });
-    const rows = await metadata.packageIndex.candidates({
-      type: purl.type,
-      name: purl.name,
-      ...(purl.namespace !== '' ? { namespace: purl.namespace } : {}),
+    const key = { type: purl.type, name: purl.name, ...(purl.namespace !== '' ? { namespace: purl.namespace } : {}) };
+    const scope = {
+      ...key,
       ...(visible.all ? {} : { visibleTo: { projectIds: visible.projectIds } }),
       ...(projectId !== undefined ? { projectId } : {}),
-      limit: CANDIDATE_LIMIT + 1,
-    });
-    if (rows.length > CANDIDATE_LIMIT) {
-      throw badRequest(`more than ${CANDIDATE_LIMIT} occurrences of ${q.purl.slice(0, 200)}: narrow the search with a namespace, a qualifier (?distro=) or project_name`);
-    }
-
-    // rows arrive grouped by artifact (project, repository, manifest id order)
+    };
     const qualifiersMatch = qualifierFilter(purl);
-    const matched: { first: PackageCandidate; packages: PackageOccurrence[] }[] = [];
-    let current: { first: PackageCandidate; packages: PackageOccurrence[] } | undefined;
-    for (const r of rows) {
-      if (!qualifiersMatch(r.purl)) continue;
-      if (bounds.length && !satisfies(r.version, bounds, scheme)) continue;
-      if (!current || current.first.manifestId !== r.manifestId) {
-        current = { first: r, packages: [] };
-        matched.push(current);
+    // many rows share a version: each distinct one is compared once
+    const verdicts = new Map<string, boolean>();
+    const inRange = (v: string) => {
+      if (bounds.length === 0) return true;
+      let ok = verdicts.get(v);
+      if (ok === undefined) verdicts.set(v, (ok = satisfies(v, bounds, scheme)));
+      return ok;
+    };
+    const keep = (r: { version: string; purl?: string }) => inRange(r.version) && (!qualifiersMatch || (r.purl !== undefined && qualifiersMatch(r.purl)));
+
+    let total: number;
+    let window: { manifestId: number; repositoryId: number; projectId: number }[];
+    const versions = qualifiersMatch || bounds.length === 0 ? undefined : await metadata.packageIndex.versions({ ...scope, limit: VERSION_LIST_MAX + 1 });
+    if (!qualifiersMatch && (versions === undefined || versions.length <= VERSION_LIST_MAX)) {
+      // the usual way: the distinct versions are few; those in range go back to the database,
+      // which counts and pages the artifacts on the index
+      const wanted = versions?.filter(inRange);
+      if (wanted && wanted.length === 0) return { total: 0, items: [] };
+      const page = await metadata.packageIndex.artifactPage({ ...scope, ...(wanted ? { versions: wanted } : {}) }, { offset: q.offset, limit: q.limit });
+      total = page.total;
+      window = page.items;
+    } else {
+      // qualifiers (in the purl only) or very many versions: every row is read and tested here
+      const rows = await metadata.packageIndex.candidates({ ...scope, ...(qualifiersMatch ? { withPurl: true } : {}), limit: CANDIDATE_LIMIT + 1 });
+      if (rows.length > CANDIDATE_LIMIT) {
+        throw badRequest(`more than ${CANDIDATE_LIMIT} occurrences of ${q.purl.slice(0, 200)}: narrow the search with a namespace, a version range or project_name`);
       }
-      current.packages.push({ purl: r.purl, version: r.version, layerDigest: r.layerDigest, path: r.path });
+      // rows arrive grouped by artifact, newest first
+      const matched: PackageCandidate[] = [];
+      for (const r of rows) {
+        if (!keep(r)) continue;
+        if (matched[matched.length - 1]?.manifestId !== r.manifestId) matched.push(r);
+      }
+      total = matched.length;
+      window = matched.slice(q.offset, q.offset + q.limit);
     }
 
-    const window = matched.slice(q.offset, q.offset + q.limit);
-    const artifacts = await metadata.packageIndex.artifacts(window.map((m) => m.first.manifestId));
+    const ids = window.map((m) => m.manifestId);
+    const [artifacts, occurrences] = await Promise.all([metadata.packageIndex.artifacts(ids), metadata.packageIndex.occurrences(key, ids)]);
+    const byManifest = new Map<number, PackageOccurrence[]>();
+    for (const o of occurrences) {
+      if (!keep(o)) continue;
+      const list = byManifest.get(o.manifestId) ?? [];
+      list.push({ purl: o.purl, version: o.version, layerDigest: o.layerDigest, path: o.path });
+      byManifest.set(o.manifestId, list);
+    }
     const items: PackageHit[] = [];
     for (const m of window) {
-      const a = artifacts.get(m.first.manifestId);
-      // deleted between the two reads: its rows went with it
+      const a = artifacts.get(m.manifestId);
+      // deleted between the reads: its rows went with it
       if (!a) continue;
       items.push({
-        projectId: m.first.projectId,
-        projectName: m.first.projectName,
-        repositoryId: m.first.repositoryId,
-        repositoryName: m.first.repositoryName,
+        projectId: m.projectId,
+        projectName: a.projectName,
+        repositoryId: m.repositoryId,
+        repositoryName: a.repositoryName,
         digest: a.digest,
         mediaType: a.mediaType,
         artifactType: a.artifactType,
         tags: a.tags,
         pushedAt: a.pushedAt,
-        packages: m.packages,
+        packages: byManifest.get(m.manifestId) ?? [],
       });
     }
-    return { total: matched.length, items };
+    return { total, items };
   }
 }
 
 /** The query's qualifiers (`?distro=debian-12&arch=amd64`) must each appear in a row's purl. */
-function qualifierFilter(query: ParsedPurl): (purl: string) => boolean {
+function qualifierFilter(query: ParsedPurl): ((purl: string) => boolean) | undefined {
   const wanted = Object.entries(query.qualifiers);
-  if (wanted.length === 0) return () => true;
+  if (wanted.length === 0) return undefined;
   const seen = new Map<string, boolean>();
   return (purl) => {
     let ok = seen.get(purl);

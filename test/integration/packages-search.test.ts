@@ -136,18 +136,18 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(names((await search(anon(), 'purl=pkg:deb/libc6&version=<2.36-9%2Bdeb12u5')).hits)).toEqual(['pub/app:old']);
     });
 
-    it('pages Harbor-style with X-Total-Count and Link', async () => {
+    it('pages Harbor-style with X-Total-Count and Link, newest push first', async () => {
       const first = await search(anon(), 'purl=pkg:deb/debian/zlib1g&page_size=10');
       expect(first.res.headers.get('x-total-count')).toBe('25');
-      expect(first.hits.map((h) => h.repository_name)).toEqual(Array.from({ length: 10 }, (_, i) => `bulk/r${String(i).padStart(2, '0')}`));
+      expect(first.hits.map((h) => h.repository_name)).toEqual(Array.from({ length: 10 }, (_, i) => `bulk/r${24 - i}`));
       expect(first.res.headers.get('link')).toContain('page=2');
       const last = await search(anon(), 'purl=pkg:deb/debian/zlib1g&page_size=10&page=3');
-      expect(last.hits.map((h) => h.repository_name)).toEqual(Array.from({ length: 5 }, (_, i) => `bulk/r${20 + i}`));
+      expect(last.hits.map((h) => h.repository_name)).toEqual(Array.from({ length: 5 }, (_, i) => `bulk/r0${4 - i}`));
       expect(last.res.headers.get('link')).toContain('rel="prev"');
       expect(last.res.headers.get('link')).not.toContain('rel="next"');
       // epochs and ranges over the bulk: 1:1.2.13.dfsg-10 .. -25 (numeric, not string order)
       const ranged = await search(anon(), `purl=pkg:deb/debian/zlib1g&version=${encodeURIComponent('>=1:1.2.13.dfsg-10,<1:1.2.13.dfsg-20')}&page_size=100`);
-      expect(ranged.hits.map((h) => h.packages[0]!.version)).toEqual(Array.from({ length: 10 }, (_, i) => `1:1.2.13.dfsg-${i + 10}`));
+      expect(ranged.hits.map((h) => h.packages[0]!.version)).toEqual(Array.from({ length: 10 }, (_, i) => `1:1.2.13.dfsg-${19 - i}`));
       expect((await search(anon(), 'purl=pkg:deb/debian/zlib1g&page_size=1001')).res.status).toBe(400);
     });
 

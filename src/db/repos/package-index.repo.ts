@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, type SqlBool, sql } from 'kysely';
 import { indexedVersion, parsePurl } from '../../domain/package-query.js';
 import type { ExtractedPackage } from '../../domain/sbom.js';
-import type { CandidateQuery, IndexedArtifact, PackageCandidate, PackageIndexRepo } from '../../ports/package-index.js';
+import type { CandidateQuery, IndexedArtifact, PackageCandidate, PackageIndexRepo, PackageOccurrenceRow } from '../../ports/package-index.js';
 import type { ArtifactPackagesTable, DB } from '../schema.js';
 
 /** Rows per INSERT: 9 values each stays far below SQLite's and PostgreSQL's parameter limits. */
@@ -62,50 +62,90 @@ export class KyselyPackageIndexRepo implements PackageIndexRepo {
     else await this.db.transaction().execute(run);
   }
 
+  /** The shared WHERE of a search: the package key, the project, what the caller may see. */
+  private searchRows(q: Omit<CandidateQuery, 'limit' | 'withPurl'> & { versions?: readonly string[] }) {
+    let query = this.db.selectFrom('artifact_packages as ap').where('ap.type', '=', q.type).where('ap.name', '=', q.name);
+    if (q.namespace !== undefined) query = query.where('ap.namespace', '=', q.namespace);
+    if (q.projectId !== undefined) query = query.where('ap.project_id', '=', q.projectId);
+    if (q.versions !== undefined) query = q.versions.length ? query.where('ap.version', 'in', [...q.versions]) : query.where(sql<SqlBool>`1 = 0`);
+    const visible = q.visibleTo;
+    if (visible) {
+      query = query.where((eb) => {
+        const pub = eb('ap.project_id', 'in', eb.selectFrom('projects').select('id').where('public', '=', 1));
+        return visible.projectIds.length ? eb.or([pub, eb('ap.project_id', 'in', [...visible.projectIds])]) : pub;
+      });
+    }
+    return query;
+  }
+
+  async versions(q: CandidateQuery): Promise<string[]> {
+    const rows = await this.searchRows(q).select('ap.version').distinct().limit(q.limit).execute();
+    return rows.map((r) => r.version);
+  }
+
+  async artifactPage(
+    q: Omit<CandidateQuery, 'limit' | 'withPurl'> & { versions?: readonly string[] },
+    page: { offset: number; limit: number },
+  ): Promise<{ total: number; items: { manifestId: number; repositoryId: number; projectId: number }[] }> {
+    const [count, rows] = await Promise.all([
+      this.searchRows(q).select((eb) => eb.fn.count<number>('ap.manifest_id').distinct().as('n')).executeTakeFirst(),
+      this.searchRows(q)
+        .select(['ap.manifest_id', 'ap.repository_id', 'ap.project_id'])
+        .distinct()
+        .orderBy('ap.manifest_id', 'desc')
+        .limit(page.limit)
+        .offset(page.offset)
+        .execute(),
+    ]);
+    return {
+      total: Number(count?.n ?? 0),
+      items: rows.map((r) => ({ manifestId: r.manifest_id, repositoryId: r.repository_id, projectId: r.project_id })),
+    };
+  }
+
   async candidates(q: CandidateQuery): Promise<PackageCandidate[]> {
+    // no join and (without withPurl) no table read: the covering index gives the rows of
+    // (type, name[, namespace]) in manifest order; visibility is a set test on the project id
     let query = this.db
       .selectFrom('artifact_packages as ap')
-      .innerJoin('repositories as r', 'r.id', 'ap.repository_id')
-      .innerJoin('projects as p', 'p.id', 'ap.project_id')
-      .select([
-        'ap.manifest_id',
-        'ap.repository_id',
-        'r.name as repository_name',
-        'ap.project_id',
-        'p.name as project_name',
-        'ap.version',
-        'ap.purl',
-        'ap.layer_digest',
-        'ap.path',
-      ])
+      .select(['ap.manifest_id', 'ap.repository_id', 'ap.project_id', 'ap.version'])
+      .$if(q.withPurl === true, (qb) => qb.select('ap.purl'))
       .where('ap.type', '=', q.type)
       .where('ap.name', '=', q.name);
     if (q.namespace !== undefined) query = query.where('ap.namespace', '=', q.namespace);
     if (q.projectId !== undefined) query = query.where('ap.project_id', '=', q.projectId);
     const visible = q.visibleTo;
     if (visible) {
-      query = query.where((eb) =>
-        visible.projectIds.length ? eb.or([eb('p.public', '=', 1), eb('ap.project_id', 'in', [...visible.projectIds])]) : eb('p.public', '=', 1),
-      );
+      query = query.where((eb) => {
+        const pub = eb('ap.project_id', 'in', eb.selectFrom('projects').select('id').where('public', '=', 1));
+        return visible.projectIds.length ? eb.or([pub, eb('ap.project_id', 'in', [...visible.projectIds])]) : pub;
+      });
     }
-    const rows = await query
-      .orderBy('p.name')
-      .orderBy('r.name')
-      .orderBy('ap.manifest_id', 'desc')
-      .orderBy('ap.purl')
-      .limit(q.limit)
-      .execute();
+    const rows = await query.orderBy('ap.manifest_id', 'desc').limit(q.limit).execute();
     return rows.map((r) => ({
       manifestId: r.manifest_id,
       repositoryId: r.repository_id,
-      repositoryName: r.repository_name,
       projectId: r.project_id,
-      projectName: r.project_name,
       version: r.version,
-      purl: r.purl,
-      layerDigest: r.layer_digest,
-      path: r.path,
+      ...('purl' in r && typeof r.purl === 'string' ? { purl: r.purl } : {}),
     }));
+  }
+
+  async occurrences(q: Pick<CandidateQuery, 'type' | 'name' | 'namespace'>, manifestIds: readonly number[]): Promise<PackageOccurrenceRow[]> {
+    const out: PackageOccurrenceRow[] = [];
+    for (let i = 0; i < manifestIds.length; i += ID_BATCH) {
+      let query = this.db
+        .selectFrom('artifact_packages')
+        .select(['manifest_id', 'version', 'purl', 'layer_digest', 'path'])
+        .where('type', '=', q.type)
+        .where('name', '=', q.name)
+        .where('manifest_id', 'in', manifestIds.slice(i, i + ID_BATCH));
+      if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
+      for (const r of await query.orderBy('manifest_id').orderBy('purl').orderBy('path').execute()) {
+        out.push({ manifestId: r.manifest_id, version: r.version, purl: r.purl, layerDigest: r.layer_digest, path: r.path });
+      }
+    }
+    return out;
   }
 
   async artifacts(manifestIds: readonly number[]): Promise<Map<number, IndexedArtifact>> {
@@ -113,11 +153,17 @@ export class KyselyPackageIndexRepo implements PackageIndexRepo {
     for (let i = 0; i < manifestIds.length; i += ID_BATCH) {
       const ids = manifestIds.slice(i, i + ID_BATCH);
       const [manifests, tags] = await Promise.all([
-        this.db.selectFrom('manifests').select(['id', 'digest', 'media_type', 'artifact_type', 'created_at']).where('id', 'in', ids).execute(),
+        this.db
+          .selectFrom('manifests as m')
+          .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+          .innerJoin('projects as p', 'p.id', 'r.project_id')
+          .select(['m.id', 'm.digest', 'm.media_type', 'm.artifact_type', 'm.created_at', 'r.name as repository_name', 'p.name as project_name'])
+          .where('m.id', 'in', ids)
+          .execute(),
         this.db.selectFrom('tags').select(['manifest_id', 'name']).where('manifest_id', 'in', ids).orderBy('name').execute(),
       ]);
       for (const m of manifests) {
-        out.set(m.id, { manifestId: m.id, digest: m.digest, mediaType: m.media_type, artifactType: m.artifact_type, pushedAt: m.created_at, tags: [] });
+        out.set(m.id, { manifestId: m.id, repositoryName: m.repository_name, projectName: m.project_name, digest: m.digest, mediaType: m.media_type, artifactType: m.artifact_type, pushedAt: m.created_at, tags: [] });
       }
       for (const t of tags) out.get(t.manifest_id)?.tags.push(t.name);
     }
