@@ -21,7 +21,8 @@ export async function sbomRoutes(app: FastifyInstance, deps: { sbom: SbomService
     '/api/v2.0/projects/:project_name/repositories/:repository_name/artifacts/:reference/additions/sbom',
     { schema: { params: Params, querystring: Query, operationId: 'getSbomAddition', tags: ['artifact'] } },
     async (req, reply) => {
-      await requireApi(req, deps.auth, 'read', projectResource(req.params.project_name, 'sbom'));
+      // Harbor's GetAddition asks the same right for every addition, its SBOM included
+      await requireApi(req, deps.auth, 'read', projectResource(req.params.project_name, 'artifact-addition'));
       const doc = await deps.sbom.document(repositoryNameOf(req.params.project_name, req.params.repository_name), req.params.reference, parseSbomFormat(req.query.format));
       return reply.header('content-type', doc.mediaType).header('content-length', String(doc.size)).header('docker-content-digest', doc.digest).send(doc.body);
     },
