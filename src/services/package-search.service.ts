@@ -49,7 +49,14 @@ export interface PackageHit {
 
 /** Inventory search: which artifacts, among those the caller may read, hold a package in a version range. */
 export class PackageSearchService {
-  constructor(private readonly deps: { metadata: Metadata; access: AccessService }) {}
+  constructor(
+    private readonly deps: {
+      metadata: Metadata;
+      access: AccessService;
+      /** overrides of the limits above (tests take the row-by-row way with a small versionListMax) */
+      limits?: { versionListMax?: number; candidateLimit?: number };
+    },
+  ) {}
 
   async search(viewer: Principal, q: PackageSearchQuery): Promise<{ total: number; items: PackageHit[] }> {
     const purl = parsePurl(q.purl);
@@ -85,8 +92,10 @@ export class PackageSearchService {
 
     let total: number;
     let window: { manifestId: number; repositoryId: number; projectId: number }[];
-    const versions = qualifiersMatch || bounds.length === 0 ? undefined : await metadata.packageIndex.versions({ ...scope, limit: VERSION_LIST_MAX + 1 });
-    if (!qualifiersMatch && (versions === undefined || versions.length <= VERSION_LIST_MAX)) {
+    const versionListMax = this.deps.limits?.versionListMax ?? VERSION_LIST_MAX;
+    const candidateLimit = this.deps.limits?.candidateLimit ?? CANDIDATE_LIMIT;
+    const versions = qualifiersMatch || bounds.length === 0 ? undefined : await metadata.packageIndex.versions({ ...scope, limit: versionListMax + 1 });
+    if (!qualifiersMatch && (versions === undefined || versions.length <= versionListMax)) {
       // the usual way: the distinct versions are few; those in range go back to the database,
       // which counts and pages the artifacts on the index
       const wanted = versions?.filter(inRange);
@@ -96,9 +105,9 @@ export class PackageSearchService {
       window = page.items;
     } else {
       // qualifiers (in the purl only) or very many versions: every row is read and tested here
-      const rows = await metadata.packageIndex.candidates({ ...scope, ...(qualifiersMatch ? { withPurl: true } : {}), limit: CANDIDATE_LIMIT + 1 });
-      if (rows.length > CANDIDATE_LIMIT) {
-        throw badRequest(`more than ${CANDIDATE_LIMIT} occurrences of ${q.purl.slice(0, 200)}: narrow the search with a namespace, a version range or project_name`);
+      const rows = await metadata.packageIndex.candidates({ ...scope, ...(qualifiersMatch ? { withPurl: true } : {}), limit: candidateLimit + 1 });
+      if (rows.length > candidateLimit) {
+        throw badRequest(`more than ${candidateLimit} occurrences of ${q.purl.slice(0, 200)}: narrow the search with a namespace, a version range or project_name`);
       }
       // rows arrive grouped by artifact, newest first
       const matched: PackageCandidate[] = [];

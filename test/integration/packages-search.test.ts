@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExtractedPackage } from '../../src/domain/sbom.js';
 import { packagePurl } from '../../src/scanner/purl.js';
+import { ANONYMOUS } from '../../src/domain/permission.js';
+import { PackageSearchService } from '../../src/services/package-search.service.js';
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { createProject, RegistryClient } from '../helpers/registry-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -149,6 +151,26 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const ranged = await search(anon(), `purl=pkg:deb/debian/zlib1g&version=${encodeURIComponent('>=1:1.2.13.dfsg-10,<1:1.2.13.dfsg-20')}&page_size=100`);
       expect(ranged.hits.map((h) => h.packages[0]!.version)).toEqual(Array.from({ length: 10 }, (_, i) => `1:1.2.13.dfsg-${19 - i}`));
       expect((await search(anon(), 'purl=pkg:deb/debian/zlib1g&page_size=1001')).res.status).toBe(400);
+    });
+
+    it('answers the same when it tests rows one by one (many versions) as when the database pages them', async () => {
+      const berth = s.server.berth;
+      const fast = new PackageSearchService({ metadata: berth.metadata, access: berth.access });
+      const slow = new PackageSearchService({ metadata: berth.metadata, access: berth.access, limits: { versionListMax: 1 } });
+      const queries = [
+        { purl: 'pkg:deb/debian/zlib1g', version: '>=1:1.2.13.dfsg-3,<1:1.2.13.dfsg-21', offset: 5, limit: 7 },
+        { purl: 'pkg:deb/debian/libfoo', version: '<=1.0', offset: 0, limit: 10 },
+        { purl: 'pkg:deb/debian/openssl', version: '<3.0.13', offset: 0, limit: 10 },
+        { purl: 'pkg:deb/libc6', version: '!=2.36-9+deb12u7', offset: 0, limit: 10 },
+      ];
+      for (const q of queries) {
+        const a = await fast.search(ANONYMOUS, q);
+        const b = await slow.search(ANONYMOUS, q);
+        expect(b, q.purl).toEqual(a);
+        expect(a.items.length, q.purl).toBeGreaterThan(0);
+      }
+      const capped = new PackageSearchService({ metadata: berth.metadata, access: berth.access, limits: { versionListMax: 1, candidateLimit: 3 } });
+      await expect(capped.search(ANONYMOUS, queries[0]!)).rejects.toThrow(/narrow the search/);
     });
 
     it('refuses bad queries with Harbor errors, never a crash', async () => {
