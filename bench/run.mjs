@@ -23,6 +23,7 @@ import { memory } from './scenarios/memory.mjs';
 import { tagList } from './scenarios/tags.mjs';
 import { vulndbImport } from './scenarios/vulndb.mjs';
 import { packageSearch } from './scenarios/packages.mjs';
+import { packageSearchPostgres } from './scenarios/packages-postgres.mjs';
 import { scanPipeline } from './scenarios/scan.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,6 +44,7 @@ const SCENARIOS = {
   pull: (ctx) => largePull(ctx, quick ? 3 : 5),
   tags: (ctx) => tagList(ctx, { tags: 10_000, pageSize: 100, concurrency: 8, runs }),
   packages: (ctx) => packageSearch(ctx, { artifacts: 10_000, packages: 200, projects: 100, queries: quick ? 50 : 200 }),
+  packagesPg: (ctx) => packageSearchPostgres(ctx, { root, artifacts: 10_000, packages: 200, projects: 100, queries: quick ? 50 : 200 }),
   vulndb: (ctx) => vulndbImport(ctx, { root, runs: quick ? 1 : runs }),
   scan: (ctx) => scanPipeline(ctx, { runs: quick ? 1 : runs }),
   memory: (ctx) => memory(ctx, { mib: quick ? 512 : 2048 }),
