@@ -7,11 +7,12 @@ import * as m003 from './migrations/003-identity.js';
 import * as m004 from './migrations/004-oidc.js';
 import * as m005 from './migrations/005-ldap.js';
 import * as m006 from './migrations/006-catalog.js';
-import * as m011 from './migrations/011-package-index.js';
-import * as m009 from './migrations/009-cve-allowlist.js';
 import * as m007 from './migrations/007-vulndb.js';
 import * as m008 from './migrations/008-scan.js';
+import * as m009 from './migrations/009-cve-allowlist.js';
 import * as m010 from './migrations/010-scanners.js';
+import * as m011 from './migrations/011-package-index.js';
+import * as m012 from './migrations/012-catalog-trigger-plans.js';
 
 type Up = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
 
@@ -23,11 +24,12 @@ const MIGRATIONS: Record<string, { up: Up }> = {
   '004-oidc': m004,
   '005-ldap': m005,
   '006-catalog': m006,
-  '011-package-index': m011,
-  '009-cve-allowlist': m009,
   '007-vulndb': m007,
   '008-scan': m008,
+  '009-cve-allowlist': m009,
   '010-scanners': m010,
+  '011-package-index': m011,
+  '012-catalog-trigger-plans': m012,
 };
 
 // Kysely runs migrations in name order, whatever order they are registered in above
