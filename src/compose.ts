@@ -240,7 +240,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   // a push of an image into an auto_scan project enqueues its scan in the push's transaction
   const manifests = new ManifestService({ metadata, storage, repositories, clock, audit, gate: pullGate, onPushed: (tx, pushed) => scans.onPush(tx, pushed) });
   const tags = new TagService({ metadata, repositories });
-  const sbom = new SbomService({ metadata, storage, uploads, manifests, clock, config: { toolVersion: VERSION, ...(config.externalUrl ? { externalUrl: config.externalUrl } : {}) } });
+  const sbom: SbomService = new SbomService({ metadata, storage, uploads, manifests, clock, config: { toolVersion: VERSION, ...(config.externalUrl ? { externalUrl: config.externalUrl } : {}) } });
   const packageSearch = new PackageSearchService({ metadata, access });
   // the vulnerability database: imports, mirror updates, and the matcher scans run against
   const vulnMatcher = new VulndbMatcher({ repo: metadata.vulndb });
@@ -254,7 +254,9 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     analyzer: builtinLayerAnalyzer,
     clock,
     matcher: vulnMatcher,
+    scanners: { scannerFor: (projectId) => scanners.scannerFor(projectId) },
     packageIndex: (tx) => tx.packageIndex,
+    onInventoryStored: (target, inventory): Promise<unknown> => sbom.onInventoryStored(target.repositoryName, target.digest, inventory),
     onEnqueued: () => jobRunner?.kick(),
     log: logger,
     config: { layerConcurrency: config.scan.layerConcurrency },

@@ -51,6 +51,9 @@ export class InventoryBuilder {
       packageIndex?: PackageIndexSource;
       /** layers of one image analysed at once */
       layerConcurrency: number;
+      /** after a freshly built inventory is stored (the SBOM referrers); a failure is logged, never the scan's */
+      onInventoryStored?: (target: ScanTarget, inventory: ImageInventory) => Promise<unknown>;
+      log?: { warn(obj: object, msg: string): void };
     },
   ) {}
 
@@ -85,6 +88,9 @@ export class InventoryBuilder {
       const index = this.deps.packageIndex;
       if (index) await (typeof index === 'function' ? index(tx) : index).replace(target.manifestId, inventory.packages);
     });
+    await this.deps.onInventoryStored?.(target, inventory).catch((err: unknown) =>
+      this.deps.log?.warn({ repository: target.repositoryName, digest: target.digest, err }, 'the SBOM referrers of a new inventory could not be stored'),
+    );
     return record;
   }
 

@@ -66,6 +66,8 @@ export class ScanService implements ScanStatusSource {
       matcher?: VulnerabilityMatcher;
       scanners?: ScannerSelector;
       packageIndex?: PackageIndexSource;
+      /** after a freshly built inventory is stored: Berth's SBOM referrers */
+      onInventoryStored?: (target: ScanTarget, inventory: ImageInventory) => Promise<unknown>;
       /** a new job was enqueued: wake the runner */
       onEnqueued?: () => void;
       log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
@@ -80,6 +82,8 @@ export class ScanService implements ScanStatusSource {
       clock: deps.clock,
       layerConcurrency: deps.config?.layerConcurrency ?? 4,
       ...(deps.packageIndex ? { packageIndex: deps.packageIndex } : {}),
+      ...(deps.onInventoryStored ? { onInventoryStored: deps.onInventoryStored } : {}),
+      ...(deps.log ? { log: deps.log } : {}),
     });
   }
 

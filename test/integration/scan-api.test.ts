@@ -146,6 +146,21 @@ describe('scanning through the API', () => {
     expect(inv?.image.history.map((h) => h.created_by)).toContain('debootstrap --variant=minbase bookworm');
   });
 
+  it('attaches the new inventory as CycloneDX and SPDX referrers, served as Harbor\'s SBOM addition', async () => {
+    const res = await fetch(`${s.url}/v2/auto/deb/referrers/${bookwormDigest}`, { headers: { authorization: s.adminBasic } });
+    expect(res.status).toBe(200);
+    const index = (await res.json()) as { manifests: { artifactType: string; digest: string }[] };
+    expect(index.manifests.map((m) => m.artifactType).sort()).toEqual(['application/spdx+json', 'application/vnd.cyclonedx+json']);
+    const spdx = (await (await api(`/projects/auto/repositories/deb/artifacts/${bookwormDigest}/additions/sbom`)).json()) as { spdxVersion: string; packages: { name: string; versionInfo?: string }[] };
+    expect(spdx.spdxVersion).toBe('SPDX-2.3');
+    const installed = await installedPackages();
+    const libssl = installed.find((p) => p.name === 'libssl3')!;
+    expect(spdx.packages).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'libssl3', versionInfo: libssl.version })]));
+    const cdx = (await (await api(`/projects/auto/repositories/deb/artifacts/${bookwormDigest}/additions/sbom?format=cyclonedx`)).json()) as { specVersion: string; components: { name: string }[] };
+    expect(cdx.specVersion).toBe('1.6');
+    expect(cdx.components.length).toBe(spdx.packages.length - 1);
+  });
+
   it('matches stored inventories again when the vulnerability data changes, without reading a layer', async () => {
     const before = s.server.berth.scans.stats.layersRead;
     await s.server.berth.vulndb.import([DEBIAN_FIXTURE]);
