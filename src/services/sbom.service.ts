@@ -65,6 +65,9 @@ export interface SbomDocument {
  * list them. A newer SBOM of Berth's replaces its older one; an SBOM a client pushed stays.
  */
 export class SbomService {
+  /** publications in progress per artifact: one at a time, so two never both add an SBOM */
+  private readonly running = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly deps: {
       metadata: Metadata;
@@ -80,7 +83,19 @@ export class SbomService {
   readonly onInventoryStored = (repositoryName: string, manifestDigest: string, inventory: ImageInventory): Promise<PublishedSbom[]> =>
     this.publish(repositoryName, manifestDigest, inventory);
 
-  async publish(repositoryName: string, manifestDigest: string, inventory: ImageInventory, meta: SbomMeta = {}): Promise<PublishedSbom[]> {
+  publish(repositoryName: string, manifestDigest: string, inventory: ImageInventory, meta: SbomMeta = {}): Promise<PublishedSbom[]> {
+    const key = `${repositoryName}@${manifestDigest}`;
+    const previous = this.running.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.publishNow(repositoryName, manifestDigest, inventory, meta));
+    this.running.set(key, next);
+    const forget = () => {
+      if (this.running.get(key) === next) this.running.delete(key);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  private async publishNow(repositoryName: string, manifestDigest: string, inventory: ImageInventory, meta: SbomMeta): Promise<PublishedSbom[]> {
     const name = parseRepoName(repositoryName);
     const { manifest, subject } = await this.subjectOf(name, parseDigest(manifestDigest).value, meta);
     const inventoryDigest = inventoryKey(inventory);
