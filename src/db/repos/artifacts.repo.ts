@@ -42,6 +42,9 @@ const toRecord = (r: RecordRow): ManifestRecord => ({
 type MEB = ExpressionBuilder<DB & { m: DB['manifests'] }, 'm'>;
 
 /** the listed (root) artifacts: neither an accessory nor the child of an index of the repository */
+// CROSS JOIN: SQLite then drives the parent lookup from manifest_children by child digest; with
+// an inner join its planner walked every manifest of the repository for each candidate row
+// (a page of a 1,000,000-artifact repository took 49 s). PostgreSQL plans both alike.
 const listed = (eb: MEB): Expression<SqlBool> =>
   eb.and([
     eb('m.subject_digest', 'is', null),
@@ -49,7 +52,8 @@ const listed = (eb: MEB): Expression<SqlBool> =>
       eb.exists(
         eb
           .selectFrom('manifest_children as pc')
-          .innerJoin('manifests as pm', 'pm.id', 'pc.manifest_id')
+          .crossJoin('manifests as pm')
+          .whereRef('pm.id', '=', 'pc.manifest_id')
           .select(sql.lit(1).as('x'))
           .whereRef('pc.child_digest', '=', 'm.digest')
           .whereRef('pm.repository_id', '=', 'm.repository_id'),
@@ -263,7 +267,8 @@ export class KyselyArtifactRepo implements ArtifactRepo {
   async parentsOf(repositoryId: number, digest: string): Promise<number[]> {
     const rows = await this.db
       .selectFrom('manifest_children as pc')
-      .innerJoin('manifests as pm', 'pm.id', 'pc.manifest_id')
+      .crossJoin('manifests as pm')
+      .whereRef('pm.id', '=', 'pc.manifest_id')
       .select('pm.id')
       .where('pc.child_digest', '=', digest)
       .where('pm.repository_id', '=', repositoryId)

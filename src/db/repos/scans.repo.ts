@@ -357,8 +357,10 @@ export class KyselyScanRepo implements ScanRepo {
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(
+            // CROSS JOIN keeps SQLite's lookup on manifest_children by child digest (see artifacts.repo)
             selectFrom('manifest_children as mc')
-              .innerJoin('manifests as p', 'p.id', 'mc.manifest_id')
+              .crossJoin('manifests as p')
+              .whereRef('p.id', '=', 'mc.manifest_id')
               .select(sql`1`.as('one'))
               .whereRef('mc.child_digest', '=', 'm.digest')
               .whereRef('p.repository_id', '=', 'm.repository_id'),
