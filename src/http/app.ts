@@ -37,6 +37,7 @@ import { memberRoutes } from './api/members.routes.js';
 import { oidcRoutes, oidcUserMetaJson } from './api/oidc.routes.js';
 import { projectExtraRoutes } from './api/project-extras.routes.js';
 import { projectRoutes } from './api/projects.routes.js';
+import { artifactExtraRoutes } from './api/artifact-extras.routes.js';
 import { artifactRoutes } from './api/artifacts.routes.js';
 import { labelRoutes } from './api/labels.routes.js';
 import { repositoryRoutes } from './api/repositories.routes.js';
@@ -182,6 +183,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await projectExtraRoutes(api, { projects: deps.projects, auth });
     await repositoryRoutes(api, { repositories: deps.repositories, auth });
     await artifactRoutes(api, { artifacts: deps.artifacts, auth });
+    await artifactExtraRoutes(api, { artifacts: deps.artifacts, auth });
     await scanRoutes(api, { scans: deps.scans, scanAll: deps.scanAll, auth });
     await labelRoutes(api, { labels: deps.labels, auth });
     await searchRoutes(api, { search: deps.search });

@@ -13,6 +13,10 @@ import type { Metadata, MetadataRepos, Page } from '../ports/metadata.js';
 import type { StorageDriver } from '../ports/storage-driver.js';
 import { type ArtifactView, ArtifactViews, type ViewOptions } from './artifact-views.js';
 import { type Actor, type ListParams, repositoryNameOf } from './repository.service.js';
+import { blobPath } from './storage-paths.js';
+
+/** An image config is a few KiB; a larger "config" is not read for its history. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 const ARTIFACT_KEYS = {
   tags: ['exact', 'fuzzy', 'or'],
@@ -59,6 +63,27 @@ export class ArtifactService {
     const order: SortBy<ArtifactSortKey> = first ? { key: ARTIFACT_SORTS[first.key]!, desc: first.desc } : { key: 'id', desc: true };
     const page = await this.deps.metadata.artifacts.list(repo.id, artifactFilter(conds), order, { offset: p.offset, limit: p.limit });
     return { total: page.total, items: await this.views.build(repo, page.items, opts) };
+  }
+
+  /**
+   * Harbor's `additions/build_history`: the image config's `history`, as the config has it. An
+   * index, or an artifact whose config is not an image config, has none (404).
+   */
+  async buildHistory(name: RepoName, reference: string): Promise<unknown[]> {
+    const repo = await this.repository(name);
+    const m = await resolve(this.deps.metadata, repo, reference);
+    const config = parseManifest(m.content, m.mediaType).config;
+    const digest = config && tryParseDigest(config.digest);
+    if (!config || !digest) throw notFound(`${repo.name}@${m.digest} has no image config: build history is for images (an index: ask one of its children)`);
+    if (config.size > MAX_CONFIG_BYTES) throw notFound(`the config of ${repo.name}@${m.digest} is larger than ${MAX_CONFIG_BYTES} bytes: no build history is read from it`);
+    let doc: unknown;
+    try {
+      doc = JSON.parse((await this.deps.storage.getContent(blobPath(digest))).toString('utf8'));
+    } catch {
+      throw notFound(`the config of ${repo.name}@${m.digest} is not JSON: no build history`);
+    }
+    const history = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>)['history'] : undefined;
+    return Array.isArray(history) ? history : [];
   }
 
   async get(name: RepoName, reference: string, opts: ViewOptions): Promise<ArtifactView> {

@@ -69,18 +69,22 @@ export const artifactJson = (a: ArtifactView) => ({
   })) ?? null,
   tags: a.tags?.map(tagJson) ?? null,
   labels: a.labels?.map(labelJson) ?? null,
-  accessories:
-    a.accessories?.map((x) => ({
-      id: x.id,
-      artifact_id: x.id,
-      subject_artifact_id: x.subjectId,
-      subject_artifact_digest: x.subjectDigest,
-      subject_artifact_repo: x.repositoryName,
-      size: x.size,
-      digest: x.digest,
-      type: x.type,
-      icon: '',
-      creation_time: iso(x.createdAt),
-    })) ?? null,
+  accessories: a.accessories?.map(accessoryJson) ?? null,
   ...(a.scanOverview ? { scan_overview: scanOverviewJson(a.scanOverview) } : {}),
 });
+
+/** Harbor's Accessory. */
+export function accessoryJson(x: NonNullable<ArtifactView['accessories']>[number]) {
+  return {
+    id: x.id,
+    artifact_id: x.id,
+    subject_artifact_id: x.subjectId,
+    subject_artifact_digest: x.subjectDigest,
+    subject_artifact_repo: x.repositoryName,
+    size: x.size,
+    digest: x.digest,
+    type: x.type,
+    icon: '',
+    creation_time: new Date(x.createdAt).toISOString(),
+  };
+}
