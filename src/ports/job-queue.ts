@@ -64,6 +64,8 @@ export interface JobRepo {
   live(dedupeKey: string): Promise<Job | undefined>;
   /** jobs of a batch by state */
   countsByState(batchId: number): Promise<Partial<Record<JobState, number>>>;
+  /** the pending or running jobs of a batch, in id order after `afterId` */
+  liveInBatch(batchId: number, afterId: number, limit: number): Promise<Job[]>;
   /** removes finished jobs (done, failed, cancelled) last changed before `before` */
   purgeFinished(before: number, limit: number): Promise<number>;
 }

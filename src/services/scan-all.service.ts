@@ -83,6 +83,37 @@ export class ScanAllService {
     return run;
   }
 
+  /**
+   * Harbor's scanAll/stop: the running scan-all enqueues nothing more, and its scans that are
+   * still queued or running are cancelled (each artifact's scan reads "Stopped"). 400 when no
+   * scan-all is running.
+   */
+  async stop(): Promise<{ stopped: number }> {
+    const { metadata, clock } = this.deps;
+    const run = await metadata.scans.latestScanAllRun();
+    if (!run || run.status !== 'Running') throw badRequest('no scan-all is running');
+    const now = clock.now();
+    const enqueuer = await metadata.jobs.live(`scan-all:${run.id}`);
+    if (enqueuer) await metadata.jobs.cancel(enqueuer.id, now);
+    let after = 0;
+    let stopped = 0;
+    for (;;) {
+      const jobs = await metadata.jobs.liveInBatch(run.id, after, PAGE);
+      if (jobs.length === 0) break;
+      after = jobs[jobs.length - 1]!.id;
+      await metadata.transaction(async (tx) => {
+        for (const j of jobs) {
+          if (!(await tx.jobs.cancel(j.id, now))) continue;
+          stopped++;
+          const manifestId = (j.payload as { manifestId?: unknown }).manifestId;
+          if (typeof manifestId === 'number') await tx.scans.markFailed(manifestId, 'stopped', 'scan-all stopped by request', now);
+        }
+      });
+    }
+    await metadata.scans.updateScanAllRun(run.id, { status: 'Stopped', endedAt: now });
+    return { stopped };
+  }
+
   /** Fires the schedule when it is due; the first instance to move next_run_at runs it. */
   async tick(): Promise<boolean> {
     const s = await this.schedule();

@@ -126,6 +126,19 @@ export class KyselyJobRepo implements JobRepo {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  async liveInBatch(batchId: number, afterId: number, limit: number): Promise<Job[]> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('batch_id', '=', batchId)
+      .where('state', 'in', LIVE)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toJob);
+  }
+
   async get(id: number): Promise<Job | undefined> {
     const r = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
     return r && toJob(r);

@@ -123,6 +123,12 @@ export async function scanRoutes(app: FastifyInstance, deps: { scans: ScanServic
     );
   }
 
+  app.post('/api/v2.0/system/scanAll/stop', { schema: { tags: ['scanAll'], operationId: 'stopScanAll', summary: 'Stop the running scan-all: its queued and running scans are cancelled' } }, async (req, reply) => {
+    await requireApi(req, auth, 'stop', systemResource('scan-all'));
+    await scanAll.stop();
+    return reply.code(202).send();
+  });
+
   const metricsJson = async (trigger?: 'Manual' | 'Schedule') => {
     const m = await scanAll.metrics(undefined, trigger);
     return { total: m.total, completed: m.completed, metrics: m.metrics, ongoing: m.ongoing, trigger: m.trigger, requester: m.run ? String(m.run.id) : '' };
