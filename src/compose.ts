@@ -40,6 +40,7 @@ import { UserService } from './services/user.service.js';
 import { STORAGE_DRIVERS } from './storage/drivers.js';
 import { HarborAdapterClient } from './scanner/adapter/harbor-adapter.client.js';
 import { OciPullClient } from './scanner/adapter/oci-pull.client.js';
+import { tarArchiveFiles } from './scanner/archive-files.js';
 import { mergeLayers } from './scanner/layer-merge.js';
 import { scanLayer } from './scanner/layer-reader.js';
 import { AdapterScanService } from './services/adapter-scan.service.js';
@@ -172,7 +173,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   const allowlists = new CveAllowlistService({ metadata, clock, onChange: (projectId) => pullGate.forget(projectId) });
   const projects = new ProjectService({ metadata, clock, onChange: (name) => access.forgetProject(name), onPolicyChange: (id) => pullGate.forget(id) });
   const repositoryCatalog = new RepositoryService({ metadata, access, clock });
-  const artifacts = new ArtifactService({ metadata, storage, clock });
+  const artifacts = new ArtifactService({ metadata, storage, clock, archives: tarArchiveFiles });
   const labels = new LabelService({ metadata, clock });
   const search = new SearchService({ metadata, access, projects });
   const robots = new RobotService({ metadata, hasher: argon2Hasher, clock, access, onChange: () => access.forgetDecisions() });

@@ -10,6 +10,7 @@ import type { RepoName } from '../domain/repo-name.js';
 import type { ArtifactFilter, ArtifactSortKey, NameMatch, SortBy, TagRecord } from '../ports/catalog-repos.js';
 import type { Clock } from '../ports/clock.js';
 import type { Metadata, MetadataRepos, Page } from '../ports/metadata.js';
+import type { ArchiveFiles } from '../ports/archive-files.js';
 import type { StorageDriver } from '../ports/storage-driver.js';
 import { type ArtifactView, ArtifactViews, type ViewOptions } from './artifact-views.js';
 import { type Actor, type ListParams, repositoryNameOf } from './repository.service.js';
@@ -17,6 +18,12 @@ import { blobPath } from './storage-paths.js';
 
 /** An image config is a few KiB; a larger "config" is not read for its history. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
+const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json';
+const HELM_CONTENT = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
+/** a chart's values.yaml or README: larger ones are not served */
+const MAX_CHART_FILE_BYTES = 4 * 1024 * 1024;
+/** decompressed bytes read out of a chart's tarball */
+const MAX_CHART_BYTES = 64 * 1024 * 1024;
 
 const ARTIFACT_KEYS = {
   tags: ['exact', 'fuzzy', 'or'],
@@ -48,7 +55,7 @@ export function parseCopySource(from: string): { repository: RepoName; reference
 export class ArtifactService {
   private readonly views: ArtifactViews;
 
-  constructor(private readonly deps: { metadata: Metadata; storage: StorageDriver; clock: Clock }) {
+  constructor(private readonly deps: { metadata: Metadata; storage: StorageDriver; clock: Clock; archives?: ArchiveFiles }) {
     this.views = new ArtifactViews(deps);
   }
 
@@ -66,8 +73,8 @@ export class ArtifactService {
   }
 
   /**
-   * Harbor's `additions/build_history`: the image config's `history`, as the config has it. An
-   * index, or an artifact whose config is not an image config, has none (404).
+   * Harbor's `additions/build_history`: the config's `history`, as the config has it (empty when
+   * the config has none, as a chart's). An index has no config (404).
    */
   async buildHistory(name: RepoName, reference: string): Promise<unknown[]> {
     const repo = await this.repository(name);
@@ -84,6 +91,50 @@ export class ArtifactService {
     }
     const history = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>)['history'] : undefined;
     return Array.isArray(history) ? history : [];
+  }
+
+  /**
+   * Harbor's Helm chart additions: `values.yaml` and `readme.md` from the chart's tarball (the
+   * files at the top of its one directory), `dependencies` from the chart's config (Chart.yaml as
+   * JSON). 404 for an artifact that is not a Helm chart or a chart without the file.
+   */
+  async chartAddition(name: RepoName, reference: string, addition: 'values.yaml' | 'readme.md' | 'dependencies'): Promise<{ contentType: string; body: string | unknown[] }> {
+    const repo = await this.repository(name);
+    const m = await resolve(this.deps.metadata, repo, reference);
+    const doc = parseManifest(m.content, m.mediaType);
+    if (doc.config?.mediaType !== HELM_CONFIG) throw notFound(`${repo.name}@${m.digest} is not a Helm chart: ${addition} is a chart addition`);
+    if (addition === 'dependencies') {
+      const config = await this.readJsonBlob(doc.config.digest, doc.config.size);
+      const deps = config && Array.isArray(config['dependencies']) ? config['dependencies'] : [];
+      return { contentType: 'application/json; charset=utf-8', body: deps };
+    }
+    const layer = doc.blobs.find((b) => b.mediaType === HELM_CONTENT);
+    const digest = layer && tryParseDigest(layer.digest);
+    if (!layer || !digest || !this.deps.archives) throw notFound(`${repo.name}@${m.digest} has no chart content layer`);
+    const wanted = addition === 'values.yaml' ? 'values.yaml' : 'readme.md';
+    // the chart's files are under its one top directory: <chart>/values.yaml, <chart>/README.md
+    const files = await this.deps.archives.read(
+      await this.deps.storage.reader(blobPath(digest)),
+      (path) => {
+        const parts = path.split('/');
+        return parts.length === 2 && parts[1]!.toLowerCase() === wanted;
+      },
+      { maxFileBytes: MAX_CHART_FILE_BYTES, maxBytes: MAX_CHART_BYTES },
+    );
+    const found = [...files.entries()].sort(([a], [b]) => a.localeCompare(b))[0];
+    if (!found) throw notFound(`the chart ${repo.name}@${m.digest} has no ${addition}`);
+    return { contentType: addition === 'values.yaml' ? 'text/plain; charset=utf-8' : 'text/markdown; charset=utf-8', body: found[1].toString('utf8') };
+  }
+
+  private async readJsonBlob(digestText: string, size: number): Promise<Record<string, unknown> | undefined> {
+    const digest = tryParseDigest(digestText);
+    if (!digest || size > MAX_CONFIG_BYTES) return undefined;
+    try {
+      const v: unknown = JSON.parse((await this.deps.storage.getContent(blobPath(digest))).toString('utf8'));
+      return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async get(name: RepoName, reference: string, opts: ViewOptions): Promise<ArtifactView> {

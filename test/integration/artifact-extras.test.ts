@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTool } from '../helpers/child-server.js';
 import { RegistryClient } from '../helpers/registry-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -57,16 +61,82 @@ describe('GET …/artifacts/{ref}/additions/build_history', () => {
     expect(await (await api(`/artifacts/${imageDigest}/additions/build_history`)).json()).toEqual(HISTORY);
   });
 
-  it('refuses unknown additions, says chart additions are not served, 404 for a missing artifact', async () => {
+  it('refuses unknown additions, chart additions of an image, and a missing artifact', async () => {
     expect((await api('/artifacts/v1/additions/colour')).status).toBe(400);
-    const chart = await api('/artifacts/v1/additions/values.yaml');
-    expect(chart.status).toBe(501);
-    expect(((await chart.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('NOT_IMPLEMENTED');
+    expect((await api('/artifacts/v1/additions/values.yaml')).status).toBe(404);
     expect((await api('/artifacts/nope/additions/build_history')).status).toBe(404);
   });
 
   it('is refused to anonymous callers of a private project', async () => {
     expect((await fetch(new URL('/api/v2.0/projects/hist/repositories/app/artifacts/v1/additions/build_history', s.url))).status).toBe(401);
+  });
+});
+
+describe('Helm chart additions', () => {
+  const VALUES = 'replicaCount: 2\nimage:\n  repository: nginx\n';
+  const README = '# mychart\n\nA chart for the test.\n';
+  const DEPS = [{ name: 'redis', version: '17.x.x', repository: 'oci://registry.example/charts' }];
+
+  beforeAll(async () => {
+    // a chart as `helm package` lays it out: one top directory holding Chart.yaml, values.yaml, README.md
+    const dir = await mkdtemp(join(tmpdir(), 'berth-chart-'));
+    await mkdir(join(dir, 'mychart', 'templates'), { recursive: true });
+    await writeFile(join(dir, 'mychart', 'Chart.yaml'), 'apiVersion: v2\nname: mychart\nversion: 0.1.0\n');
+    await writeFile(join(dir, 'mychart', 'values.yaml'), VALUES);
+    await writeFile(join(dir, 'mychart', 'README.md'), README);
+    await writeFile(join(dir, 'mychart', 'templates', 'values.yaml'), 'not the chart values\n');
+    const tgz = join(dir, 'mychart-0.1.0.tgz');
+    await runTool('tar', ['-czf', tgz, '-C', dir, 'mychart']);
+    const content = await readFile(tgz);
+    const config = Buffer.from(JSON.stringify({ apiVersion: 'v2', name: 'mychart', version: '0.1.0', dependencies: DEPS }));
+    await registry.pushBlob('hist/mychart', content);
+    await registry.pushBlob('hist/mychart', config);
+    const res = await registry.pushManifest('hist/mychart', '0.1.0', {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: sha(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: sha(content), size: content.length }],
+    });
+    expect(res.status).toBe(201);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const chart = (addition: string) => fetch(new URL(`/api/v2.0/projects/hist/repositories/mychart/artifacts/0.1.0/additions/${addition}`, s.url), { headers: { authorization: s.adminBasic } });
+
+  it("serves values.yaml and the README from the chart's top directory, and the dependencies from its config", async () => {
+    const values = await chart('values.yaml');
+    expect(values.status).toBe(200);
+    expect(await values.text()).toBe(VALUES);
+    const readme = await chart('readme.md');
+    expect(readme.headers.get('content-type')).toMatch(/^text\/markdown/);
+    expect(await readme.text()).toBe(README);
+    expect(await (await chart('dependencies')).json()).toEqual(DEPS);
+  });
+
+  it('answers 404, not a failure, for a chart whose tarball is garbage or cut', async () => {
+    const config = Buffer.from(JSON.stringify({ apiVersion: 'v2', name: 'broken', version: '1.0.0' }));
+    await registry.pushBlob('hist/broken', config);
+    for (const [tag, content] of [
+      ['garbage', Buffer.from('this is not a gzip stream at all')],
+      ['cut', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x01, 0x02])],
+    ] as const) {
+      await registry.pushBlob('hist/broken', content);
+      const res = await registry.pushManifest('hist/broken', tag, {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: sha(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: sha(content), size: content.length }],
+      });
+      expect(res.status).toBe(201);
+      const values = await fetch(new URL(`/api/v2.0/projects/hist/repositories/broken/artifacts/${tag}/additions/values.yaml`, s.url), { headers: { authorization: s.adminBasic } });
+      expect(values.status).toBe(404);
+    }
+  });
+
+  it("has an empty build history (a chart's config has none)", async () => {
+    const res = await chart('build_history');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual([]);
   });
 });
 

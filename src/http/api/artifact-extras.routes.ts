@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type as T } from '@sinclair/typebox';
-import { badRequest, RegistryError } from '../../domain/errors.js';
+import { badRequest } from '../../domain/errors.js';
 import { projectResource } from '../../domain/permission.js';
 import type { ArtifactService } from '../../services/artifact.service.js';
 import { repositoryNameOf } from '../../services/repository.service.js';
@@ -14,8 +14,9 @@ const ArtifactParams = T.Object({ ...RepositoryParams.properties, reference: T.S
 const AdditionParams = T.Object({ ...ArtifactParams.properties, addition: T.String({ minLength: 1, maxLength: 64 }) });
 const AccessoryQuery = T.Object({ ...PagingQuery, q: T.Optional(T.String({ maxLength: 1024 })), sort: T.Optional(T.String({ maxLength: 64 })) });
 
-/** Helm chart additions, which need the chart's tarball read: not served yet (Harbor's error shape). */
-const CHART_ADDITIONS = new Set(['values.yaml', 'readme.md', 'dependencies']);
+/** Helm chart additions: files of the chart's tarball, and its dependencies. */
+const CHART_ADDITIONS = new Set(['values.yaml', 'readme.md', 'dependencies'] as const);
+const isChartAddition = (a: string): a is 'values.yaml' | 'readme.md' | 'dependencies' => (CHART_ADDITIONS as Set<string>).has(a);
 
 /** Harbor's artifact additions (build_history) and accessory listing. */
 export async function artifactExtraRoutes(app: FastifyInstance, deps: { artifacts: ArtifactService; auth: AuthOptions }): Promise<void> {
@@ -23,13 +24,23 @@ export async function artifactExtraRoutes(app: FastifyInstance, deps: { artifact
 
   app.get<{ Params: Static<typeof AdditionParams> }>(
     `${BASE}/additions/:addition`,
-    { schema: { tags: ['artifact'], operationId: 'getAddition', summary: 'An addition of the artifact: build_history (the image config history)', params: AdditionParams } },
-    async (req) => {
+    {
+      schema: {
+        tags: ['artifact'],
+        operationId: 'getAddition',
+        summary: 'An addition of the artifact: build_history (images), values.yaml, readme.md, dependencies (Helm charts)',
+        params: AdditionParams,
+      },
+    },
+    async (req, reply) => {
       await requireApi(req, auth, 'read', projectResource(req.params.project_name, 'artifact-addition'));
       const name = repositoryNameOf(req.params.project_name, req.params.repository_name);
       const addition = req.params.addition.toLowerCase();
       if (addition === 'build_history') return artifacts.buildHistory(name, req.params.reference);
-      if (CHART_ADDITIONS.has(addition)) throw new RegistryError('NOT_IMPLEMENTED', `the Helm chart addition ${addition} is not served by Berth yet`);
+      if (isChartAddition(addition)) {
+        const a = await artifacts.chartAddition(name, req.params.reference, addition);
+        return reply.header('content-type', a.contentType).send(typeof a.body === 'string' ? a.body : JSON.stringify(a.body));
+      }
       throw badRequest(`unknown addition ${JSON.stringify(req.params.addition.slice(0, 64))}: build_history, vulnerabilities, sbom, values.yaml, readme.md or dependencies`);
     },
   );
