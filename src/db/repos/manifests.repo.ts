@@ -4,32 +4,7 @@ import type { ManifestRecord, ManifestWithContent } from '../../domain/records.j
 import type { ManifestRepo, NewManifest } from '../../ports/metadata.js';
 import type { PreparedQueries } from '../prepared.js';
 import type { DB } from '../schema.js';
-
-const RECORD = ['m.id', 'm.repository_id', 'm.digest', 'm.media_type', 'm.artifact_type', 'm.size', 'm.subject_digest', 'm.annotations', 'm.created_at'] as const;
-
-interface RecordRow {
-  id: number;
-  repository_id: number;
-  digest: string;
-  media_type: string;
-  artifact_type: string | null;
-  size: number;
-  subject_digest: string | null;
-  annotations: string | null;
-  created_at: number;
-}
-
-const toRecord = (r: RecordRow): ManifestRecord => ({
-  id: r.id,
-  repositoryId: r.repository_id,
-  digest: r.digest,
-  mediaType: r.media_type,
-  artifactType: r.artifact_type,
-  size: r.size,
-  subjectDigest: r.subject_digest,
-  annotations: r.annotations === null ? null : (JSON.parse(r.annotations) as Record<string, string>),
-  createdAt: r.created_at,
-});
+import { RECORD, toRecord } from './manifest-rows.js';
 
 export class KyselyManifestRepo implements ManifestRepo {
   constructor(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable } from 'kysely';
 import { CONFIG_TYPES } from '../../domain/artifact.js';
 import { MediaType } from '../../domain/media-types.js';
 import type { LayerInventory } from '../../domain/sbom.js';
@@ -17,6 +17,7 @@ import type {
   VerdictEvent,
 } from '../../ports/scan-repo.js';
 import type { ArtifactInventoriesTable, ArtifactScansTable, DB } from '../schema.js';
+import { listed } from './manifest-rows.js';
 
 const json = <T>(s: string): T => JSON.parse(s) as T;
 const num = (v: number | null): number | null => (v === null ? null : Number(v));
@@ -349,24 +350,11 @@ export class KyselyScanRepo implements ScanRepo {
       .selectFrom('manifests as m')
       .select('m.id')
       .where('m.id', '>', afterManifestId)
-      .where('m.subject_digest', 'is', null)
       .where((eb) =>
         eb.or([eb('m.artifact_type', 'in', IMAGE_CONFIGS), eb.and([eb('m.artifact_type', 'is', null), eb('m.media_type', 'in', INDEX_TYPES)])]),
       )
-      // an index's children are scanned through it
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            // CROSS JOIN keeps SQLite's lookup on manifest_children by child digest (see artifacts.repo)
-            selectFrom('manifest_children as mc')
-              .crossJoin('manifests as p')
-              .whereRef('p.id', '=', 'mc.manifest_id')
-              .select(sql`1`.as('one'))
-              .whereRef('mc.child_digest', '=', 'm.digest')
-              .whereRef('p.repository_id', '=', 'm.repository_id'),
-          ),
-        ),
-      )
+      // listed artifacts only: an index's children are scanned through it, accessories are not images
+      .where(listed)
       .orderBy('m.id')
       .limit(limit)
       .execute();
