@@ -3,23 +3,8 @@ import { conflict } from '../../domain/errors.js';
 import type { User } from '../../domain/records.js';
 import type { OidcIdentity, OidcPendingKind, OidcRepo } from '../../ports/oidc-repo.js';
 import { isUniqueViolation } from '../errors.js';
-import type { DB, OidcUsersTable, UsersTable } from '../schema.js';
-
-const USER_COLUMNS = ['id', 'username', 'email', 'realname', 'comment', 'sysadmin', 'created_at', 'updated_at', 'auth_source', 'external_id'] as const;
-type UserRow = Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[number]>;
-
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  username: r.username,
-  email: r.email,
-  realname: r.realname,
-  comment: r.comment,
-  sysadmin: r.sysadmin === 1,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  authSource: r.auth_source === 'ldap' || r.auth_source === 'oidc' ? r.auth_source : 'db',
-  externalId: r.external_id,
-});
+import type { DB, OidcUsersTable } from '../schema.js';
+import { COLUMNS, toUser } from './users.repo.js';
 
 const toIdentity = (r: Selectable<OidcUsersTable>): OidcIdentity => ({
   userId: r.user_id,
@@ -36,7 +21,7 @@ export class KyselyOidcRepo implements OidcRepo {
   async findBySubiss(subiss: string): Promise<{ user: User; identity: OidcIdentity } | undefined> {
     const identity = await this.db.selectFrom('oidc_users').selectAll().where('subiss', '=', subiss).executeTakeFirst();
     if (!identity) return undefined;
-    const user = await this.db.selectFrom('users').select(USER_COLUMNS).where('id', '=', identity.user_id).executeTakeFirst();
+    const user = await this.db.selectFrom('users').select(COLUMNS).where('id', '=', identity.user_id).executeTakeFirst();
     return user && { user: toUser(user), identity: toIdentity(identity) };
   }
 
@@ -63,7 +48,7 @@ export class KyselyOidcRepo implements OidcRepo {
           external_id: u.subiss,
           cli_secret_hash: u.cliSecretHash,
         })
-        .returning(USER_COLUMNS)
+        .returning(COLUMNS)
         .executeTakeFirstOrThrow();
       await this.db
         .insertInto('oidc_users')
