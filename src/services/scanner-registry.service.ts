@@ -13,7 +13,7 @@ import {
 } from '../ports/external-scanner.js';
 import type { Metadata } from '../ports/metadata.js';
 import type { Page } from '../ports/page.js';
-import type { ScannerAuth, ScannerFilter, ScannerRegistrationRecord, ScannerSort } from '../ports/scanner-registry-repo.js';
+import type { NewScannerRegistration, ScannerAuth, ScannerFilter, ScannerRegistrationRecord, ScannerSort } from '../ports/scanner-registry-repo.js';
 import type { SecretSealer } from '../ports/secret-sealer.js';
 import type { IssuedToken } from './access.service.js';
 import { TtlCache } from './ttl-cache.js';
@@ -97,18 +97,7 @@ export class ScannerRegistryService implements ScannerSelector {
     const v = this.validate(input, undefined);
     // Harbor pings the adapter before it registers it: a registration that cannot answer is refused
     await this.deps.client.metadata(this.endpointOf(v.url, v.auth, v.credential, v.skipCertVerify)).then((m) => checkUsable(m, v.url));
-    return this.deps.metadata.scanners.create({
-      uuid: randomUUID(),
-      name: v.name,
-      description: v.description,
-      url: v.url,
-      auth: v.auth,
-      credentialSealed: v.credential ? this.deps.sealer.seal(v.credential) : '',
-      disabled: v.disabled,
-      skipCertVerify: v.skipCertVerify,
-      useInternalAddr: v.useInternalAddr,
-      now: this.deps.clock.now(),
-    });
+    return this.deps.metadata.scanners.create({ uuid: randomUUID(), ...this.stored(v) });
   }
 
   async update(uuid: string, input: RegistrationInput): Promise<void> {
@@ -116,17 +105,7 @@ export class ScannerRegistryService implements ScannerSelector {
     if (current.builtin) throw forbidden(`registration ${current.name} is not allowed to update as it is immutable: scanner API: update`);
     const v = this.validate(input, current);
     if (current.isDefault && v.disabled) throw badRequest(`default registration ${current.name} can not be marked to deactivated`);
-    await this.deps.metadata.scanners.update(current.id, {
-      name: v.name,
-      description: v.description,
-      url: v.url,
-      auth: v.auth,
-      credentialSealed: v.credential ? this.deps.sealer.seal(v.credential) : '',
-      disabled: v.disabled,
-      skipCertVerify: v.skipCertVerify,
-      useInternalAddr: v.useInternalAddr,
-      now: this.deps.clock.now(),
-    });
+    await this.deps.metadata.scanners.update(current.id, this.stored(v));
     this.metadataCache.delete(current.id);
   }
 
@@ -256,6 +235,21 @@ export class ScannerRegistryService implements ScannerSelector {
   }
 
   /** Harbor's Registration.Validate, plus Berth's reserved name and URL rules. */
+  /** A validated registration as the repository stores it: the credential sealed. */
+  private stored(v: ReturnType<ScannerRegistryService['validate']>): Omit<NewScannerRegistration, 'uuid'> {
+    return {
+      name: v.name,
+      description: v.description,
+      url: v.url,
+      auth: v.auth,
+      credentialSealed: v.credential ? this.deps.sealer.seal(v.credential) : '',
+      disabled: v.disabled,
+      skipCertVerify: v.skipCertVerify,
+      useInternalAddr: v.useInternalAddr,
+      now: this.deps.clock.now(),
+    };
+  }
+
   private validate(input: RegistrationInput, current: ScannerRegistrationRecord | undefined, ping = false) {
     const name = (input.name ?? '').trim();
     if (!name) throw badRequest('missing registration name');
