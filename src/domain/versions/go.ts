@@ -1,4 +1,4 @@
-import { type SemVer, semverScheme } from './semver.js';
+import { type SemVer, semverOfMatch, semverScheme } from './semver.js';
 
 // golang.org/x/mod/semver: "v" + SemVer 2.0.0, with "vMAJOR" and "vMAJOR.MINOR" accepted as
 // shorthands for vMAJOR.0.0 and vMAJOR.MINOR.0. Build metadata such as "+incompatible" does not
@@ -14,14 +14,7 @@ const GO_RE = new RegExp(
 /** Parses a Go module version; the OSV Go ecosystem writes them without the "v", so it is optional. */
 export function parseGoVersion(raw: string): SemVer | undefined {
   const m = GO_RE.exec(raw.startsWith('v') ? raw : `v${raw}`);
-  if (!m) return undefined;
-  return {
-    major: m[1] ?? '0',
-    minor: m[2] ?? '0',
-    patch: m[3] ?? '0',
-    prerelease: m[4] === undefined ? [] : m[4].split('.'),
-    build: m[5] === undefined ? [] : m[5].split('.'),
-  };
+  return m ? semverOfMatch(m) : undefined;
 }
 
 export const go = semverScheme('go', parseGoVersion);

@@ -18,7 +18,11 @@ const SEMVER_RE = new RegExp(
 
 export function parseSemVer(s: string): SemVer | undefined {
   const m = SEMVER_RE.exec(s);
-  if (!m) return undefined;
+  return m ? semverOfMatch(m) : undefined;
+}
+
+/** A SemVer from a match whose groups 1-5 are major, minor, patch, pre-release, build (absent parts: 0, none). */
+export function semverOfMatch(m: RegExpExecArray): SemVer {
   return {
     major: m[1] ?? '0',
     minor: m[2] ?? '0',
