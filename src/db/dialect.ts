@@ -23,6 +23,18 @@ function parseInt8(v: string): number {
   return n;
 }
 
+/** what closing a database waits for beyond Kysely's destroy (SQLite's checkpoint thread) */
+const closing = new WeakMap<Kysely<DB>, () => Promise<void>>();
+
+/**
+ * Closes a database opened by `openKysely` and waits until nothing of it touches its files any
+ * more: Kysely's destroy does not wait for SQLite's checkpoint thread.
+ */
+export async function closeKysely(db: Kysely<DB>): Promise<void> {
+  await db.destroy();
+  await closing.get(db)?.();
+}
+
 export function openKysely(opts: DatabaseOptions): Kysely<DB> {
   if (opts.driver === 'sqlite') {
     const sqlite = new Database(opts.path);
@@ -33,20 +45,23 @@ export function openKysely(opts: DatabaseOptions): Kysely<DB> {
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     // in-memory databases (tests) have no WAL to checkpoint
-    const stopCheckpoints = opts.path === ':memory:' ? () => undefined : startCheckpointer(opts.path);
+    const stopCheckpoints = opts.path === ':memory:' ? () => Promise.resolve() : startCheckpointer(opts.path);
     sqlite.pragma('wal_autocheckpoint = 20000');
     const database = withStatementCache(sqlite);
-    return new Kysely<DB>({
+    let checkpointerStopped: Promise<void> = Promise.resolve();
+    const db = new Kysely<DB>({
       dialect: new SqliteDialect({
         database: {
           prepare: (q: string) => database.prepare(q),
           close: () => {
-            stopCheckpoints();
+            checkpointerStopped = stopCheckpoints();
             database.close();
           },
         },
       }),
     });
+    closing.set(db, () => checkpointerStopped);
+    return db;
   }
   if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) {
     throw new Error(`database schema must match ${SCHEMA_NAME.source}, got ${JSON.stringify(opts.schema)}`);

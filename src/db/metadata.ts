@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Metadata, MetadataRepos } from '../ports/metadata.js';
-import { type DatabaseOptions, type Dialect, openKysely } from './dialect.js';
+import { closeKysely, type DatabaseOptions, type Dialect, openKysely } from './dialect.js';
 import { migrate } from './migrator.js';
 import { KyselyAuditRepo } from './repos/audit.repo.js';
 import { KyselyArtifactRepo } from './repos/artifacts.repo.js';
@@ -65,7 +65,7 @@ export async function openMetadata(opts: DatabaseOptions): Promise<Metadata> {
   try {
     await migrate(db as Kysely<unknown>, dialect, opts.driver === 'postgres' ? opts.schema : undefined);
   } catch (e) {
-    await db.destroy();
+    await closeKysely(db);
     throw e;
   }
   const prepared = new PreparedQueries(db);
@@ -73,7 +73,7 @@ export async function openMetadata(opts: DatabaseOptions): Promise<Metadata> {
     ...reposOn(db, prepared, dialect),
     dialect,
     transaction: (fn) => db.transaction().execute((trx) => fn(reposOn(trx, prepared, dialect))),
-    close: () => db.destroy(),
+    close: () => closeKysely(db),
     ping: async () => {
       await sql`select 1`.execute(db);
     },

@@ -25,7 +25,7 @@ parentPort.on('message', (m) => {
  * is served. Checkpoints run here instead, on a thread of their own; the connection keeps a far
  * higher automatic threshold only as a fallback should this thread die.
  */
-export function startCheckpointer(path: string, intervalMs = 250, onError: (message: string) => void = () => undefined): () => void {
+export function startCheckpointer(path: string, intervalMs = 250, onError: (message: string) => void = () => undefined): () => Promise<void> {
   const worker = new Worker(WORKER, {
     eval: true,
     workerData: { path, intervalMs, module: createRequire(import.meta.url).resolve('better-sqlite3') },
@@ -33,5 +33,11 @@ export function startCheckpointer(path: string, intervalMs = 250, onError: (mess
   worker.on('message', (m: unknown) => onError(String(m)));
   worker.on('error', (e) => onError(e.message));
   worker.unref();
-  return () => worker.postMessage('stop');
+  const exited = new Promise<void>((done) => worker.once('exit', () => done()));
+  // resolves once the thread has closed its connection: until then it may still be writing the
+  // -wal and -shm files beside the database
+  return () => {
+    worker.postMessage('stop');
+    return exited;
+  };
 }

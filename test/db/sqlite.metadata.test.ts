@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openKysely } from '../../src/db/dialect.js';
+import { closeKysely, openKysely } from '../../src/db/dialect.js';
 import { openMetadata } from '../../src/db/metadata.js';
 import { describeMetadata } from '../suites/metadata.suite.js';
 
@@ -18,7 +18,7 @@ describeMetadata('sqlite', async () => {
       children: (await raw.selectFrom('manifest_children').select('child_digest').where('manifest_id', '=', manifestId).execute()).map((r) => r.child_digest),
     }),
     cleanup: async () => {
-      await raw.destroy();
+      await closeKysely(raw);
       await metadata.close();
       await rm(dir, { recursive: true, force: true });
     },
