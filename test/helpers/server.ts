@@ -45,9 +45,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     adminBasic: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`,
     async stop() {
       await server.stop();
-      // retried: on a loaded machine a SQLite -wal/-shm file can still be going away while the
-      // folder is walked (seen once in CI as ENOTEMPTY)
-      await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
