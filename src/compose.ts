@@ -57,6 +57,7 @@ import { JobRunner } from './jobs/runner.js';
 import { jobHandlers } from './jobs/handlers.js';
 import { startScanAllScheduler } from './jobs/scheduler.js';
 import { PackageSearchService } from './services/package-search.service.js';
+import { SecurityHubService } from './services/security-hub.service.js';
 import { SbomService } from './services/sbom.service.js';
 import { VERSION } from './version.js';
 
@@ -243,6 +244,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
   const tags = new TagService({ metadata, repositories });
   const sbom: SbomService = new SbomService({ metadata, storage, uploads, manifests, clock, config: { toolVersion: VERSION, ...(config.externalUrl ? { externalUrl: config.externalUrl } : {}) } });
   const packageSearch = new PackageSearchService({ metadata, access });
+  const securityHub = new SecurityHubService({ metadata });
   // the vulnerability database: imports, mirror updates, and the matcher scans run against
   const vulnMatcher = new VulndbMatcher({ repo: metadata.vulndb });
   const vulndb = makeVulndbService(config, metadata, logger);
@@ -350,6 +352,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     vulndb,
     scans,
     scanAll,
+    securityHub,
     scanners,
     scannerAdapter: config.scannerAdapter.enabled && config.scannerAdapter.apiKey ? { scans: adapterScans, apiKey: config.scannerAdapter.apiKey } : undefined,
     info: {

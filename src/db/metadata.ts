@@ -1,3 +1,4 @@
+import { KyselyFindingIndexRepo } from './repos/finding-index.repo.js';
 import { type Kysely, sql } from 'kysely';
 import type { Metadata, MetadataRepos } from '../ports/metadata.js';
 import { closeKysely, type DatabaseOptions, type Dialect, openKysely } from './dialect.js';
@@ -51,6 +52,7 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries, dialect: Dialect): M
     labels: new KyselyLabelRepo(db),
     scanners: new KyselyScannerRegistryRepo(db),
     packageIndex: new KyselyPackageIndexRepo(db),
+    findingIndex: new KyselyFindingIndexRepo(db),
     cveAllowlists: new KyselyCveAllowlistRepo(db),
     jobs: new KyselyJobRepo(db, dialect),
     scans: new KyselyScanRepo(db),

@@ -30,6 +30,7 @@ export interface DB {
   scanner_registrations: ScannerRegistrationsTable;
   project_scanners: ProjectScannersTable;
   artifact_packages: ArtifactPackagesTable;
+  artifact_findings: ArtifactFindingsTable;
   cve_allowlists: CveAllowlistsTable;
   jobs: JobsTable;
   layer_inventories: LayerInventoriesTable;
@@ -271,6 +272,24 @@ export interface ArtifactPackagesTable {
   purl: string;
   layer_digest: string;
   path: string;
+}
+
+/** one row per finding of an image's stored scan (migration 013) */
+export interface ArtifactFindingsTable {
+  manifest_id: number;
+  repository_id: number;
+  project_id: number;
+  vuln_id: string;
+  cve_id: string;
+  package: string;
+  version: string;
+  fixed_version: Generated<string>;
+  /** severityRank: 0 None … 5 Critical */
+  severity: number;
+  cvss_score: number | null;
+  cvss_version: string | null;
+  summary: Generated<string>;
+  link: string | null;
 }
 
 /** listed artifacts per block of 1024 manifest ids (migration 006) */

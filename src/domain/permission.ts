@@ -50,6 +50,7 @@ export const SYSTEM_RESOURCES = [
   'garbage-collection',
   'scan-all',
   'scanner',
+  'security-hub',
   'system-volumes',
 ] as const;
 export type SystemResource = (typeof SYSTEM_RESOURCES)[number];

@@ -1,3 +1,4 @@
+import type { FindingIndexRepo } from './finding-index.js';
 import type {
   BlobRecord,
   ManifestRecord,
@@ -58,6 +59,8 @@ export interface MetadataRepos {
   scanners: ScannerRegistryRepo;
   /** inventory search; the scan service writes it with each stored inventory */
   packageIndex: PackageIndexRepo;
+  /** the security hub; the scan service writes it with each stored report */
+  findingIndex: FindingIndexRepo;
   cveAllowlists: CveAllowlistRepo;
   jobs: JobRepo;
   scans: ScanRepo;

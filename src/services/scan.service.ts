@@ -341,6 +341,7 @@ export class ScanService implements ScanStatusSource {
     const before = prev?.summary ?? undefined;
     const changed = before !== undefined && verdictChanged(before, result.summary);
     await tx.scans.saveResult(target.manifestId, result);
+    await tx.findingIndex.replace(target.manifestId, result.findings);
     if (changed) {
       await tx.scans.addVerdictEvent({
         manifestId: target.manifestId,

@@ -38,6 +38,7 @@ const SYSTEM_POLICIES: Readonly<Record<SystemResource, readonly Action[]>> = {
   'garbage-collection': ['create', 'read', 'update', 'delete', 'list', 'stop'],
   'scan-all': ['create', 'read', 'update', 'stop'],
   scanner: ['create', 'read', 'update', 'delete', 'list'],
+  'security-hub': ['read', 'list'],
   'system-volumes': ['read'],
 };
 

@@ -1,0 +1,218 @@
+import { type Kysely, type SqlBool, sql } from 'kysely';
+import { CONFIG_TYPES } from '../../domain/artifact.js';
+import { isIndexMediaType } from '../../domain/media-types.js';
+import { SEVERITIES, type Severity, severityRank } from '../../domain/severity.js';
+import { cveIdOf, type Finding } from '../../domain/vulnerability.js';
+import type {
+  DangerousArtifact,
+  DangerousCve,
+  FindingFilter,
+  FindingHit,
+  FindingIndexRepo,
+  SecurityTotals,
+} from '../../ports/finding-index.js';
+import type { DB } from '../schema.js';
+
+/** Rows per INSERT: 13 values each stays far below SQLite's and PostgreSQL's parameter limits. */
+const INSERT_BATCH = 200;
+const IMAGE_CONFIGS: string[] = [...CONFIG_TYPES.IMAGE];
+
+const severityOf = (rank: number): Severity => SEVERITIES[rank] ?? 'Unknown';
+/** `%`, `_` and the escape itself taken literally in a LIKE pattern */
+const likeOf = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** the index rows with their manifest and repository */
+const joined = (db: Kysely<DB>) =>
+  db.selectFrom('artifact_findings as af').innerJoin('manifests as m', 'm.id', 'af.manifest_id').innerJoin('repositories as r', 'r.id', 'af.repository_id');
+type Query = ReturnType<typeof joined>;
+
+export class KyselyFindingIndexRepo implements FindingIndexRepo {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /**
+   * Replaces the artifact's rows: one delete and batched inserts, in the caller's transaction or
+   * in one of its own, so that a search sees the old rows or the new ones, never a mix.
+   */
+  async replace(manifestId: number, findings: readonly Finding[]): Promise<void> {
+    const run = async (db: Kysely<DB>) => {
+      const owner = await db
+        .selectFrom('manifests as m')
+        .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+        .select(['m.repository_id', 'r.project_id', 'm.media_type'])
+        .where('m.id', '=', manifestId)
+        .executeTakeFirst();
+      await db.deleteFrom('artifact_findings').where('manifest_id', '=', manifestId).execute();
+      // a manifest deleted meanwhile has nothing to index; an index's report is its children's
+      if (!owner || isIndexMediaType(owner.media_type)) return;
+      const rows = findings.map((f) => ({
+        manifest_id: manifestId,
+        repository_id: owner.repository_id,
+        project_id: owner.project_id,
+        vuln_id: f.id,
+        cve_id: cveIdOf(f),
+        package: f.package,
+        version: f.version,
+        fixed_version: f.fixVersions[0] ?? '',
+        severity: severityRank(f.severity),
+        cvss_score: f.cvss?.baseScore ?? null,
+        cvss_version: f.cvss?.version ?? null,
+        summary: (f.summary || f.description).slice(0, 500),
+        link: f.links[0] ?? null,
+      }));
+      for (let i = 0; i < rows.length; i += INSERT_BATCH) {
+        await db.insertInto('artifact_findings').values(rows.slice(i, i + INSERT_BATCH)).execute();
+      }
+    };
+    if (this.db.isTransaction) await run(this.db);
+    else await this.db.transaction().execute(run);
+  }
+
+  async totals(): Promise<SecurityTotals> {
+    const [bySev, scanned, artifacts] = await Promise.all([
+      this.db
+        .selectFrom('artifact_findings')
+        .select((eb) => ['severity', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>(sql`case when fixed_version <> '' then 1 else 0 end`).as('fixable')])
+        .groupBy('severity')
+        .execute(),
+      this.db
+        .selectFrom('artifact_scans as s')
+        .innerJoin('manifests as m', 'm.id', 's.manifest_id')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('s.summary', 'is not', null)
+        .where('m.artifact_type', 'in', IMAGE_CONFIGS)
+        .executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('manifests as m')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('m.artifact_type', 'in', IMAGE_CONFIGS)
+        .executeTakeFirstOrThrow(),
+    ]);
+    const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+    let total = 0;
+    let fixable = 0;
+    for (const r of bySev) {
+      const n = Number(r.n);
+      bySeverity[severityOf(Number(r.severity))] += n;
+      total += n;
+      fixable += Number(r.fixable ?? 0);
+    }
+    return { bySeverity, total, fixable, scanned: Number(scanned.n), artifacts: Number(artifacts.n) };
+  }
+
+  async dangerousCves(limit: number): Promise<DangerousCve[]> {
+    // the worst rows first; a CVE found in many images is listed once
+    const rows = await this.db
+      .selectFrom('artifact_findings')
+      .select(['cve_id', 'severity', 'cvss_score', 'package', 'version', 'summary'])
+      .orderBy('severity', 'desc')
+      .orderBy(sql`coalesce(cvss_score, -1)`, 'desc')
+      .orderBy('cve_id')
+      .orderBy('package')
+      .limit(Math.max(limit * 50, 500))
+      .execute();
+    const out: DangerousCve[] = [];
+    const seen = new Set<string>();
+    for (const r of rows) {
+      if (seen.has(r.cve_id)) continue;
+      seen.add(r.cve_id);
+      out.push({ cveId: r.cve_id, severity: severityOf(Number(r.severity)), cvssScore: r.cvss_score === null ? null : Number(r.cvss_score), package: r.package, version: r.version, summary: r.summary });
+      if (out.length === limit) break;
+    }
+    return out;
+  }
+
+  async dangerousArtifacts(limit: number): Promise<DangerousArtifact[]> {
+    const count = (rank: number) => sql<number>`sum(case when af.severity = ${rank} then 1 else 0 end)`;
+    const rows = await this.db
+      .selectFrom('artifact_findings as af')
+      .innerJoin('manifests as m', 'm.id', 'af.manifest_id')
+      .innerJoin('repositories as r', 'r.id', 'af.repository_id')
+      .select([
+        'af.manifest_id',
+        'af.project_id',
+        'r.name',
+        'm.digest',
+        count(severityRank('Critical')).as('critical'),
+        count(severityRank('High')).as('high'),
+        count(severityRank('Medium')).as('medium'),
+      ])
+      .where('af.severity', '>=', severityRank('Medium'))
+      .groupBy(['af.manifest_id', 'af.project_id', 'r.name', 'm.digest'])
+      .orderBy('critical', 'desc')
+      .orderBy('high', 'desc')
+      .orderBy('medium', 'desc')
+      .orderBy('af.manifest_id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ projectId: Number(r.project_id), repositoryName: r.name, digest: r.digest, critical: Number(r.critical), high: Number(r.high), medium: Number(r.medium) }));
+  }
+
+  async search(f: FindingFilter, page: { offset: number; limit: number; withTags: boolean; countUpTo: number }): Promise<{ items: FindingHit[]; total: number }> {
+    const base = this.filtered(f);
+    const [rows, counted] = await Promise.all([
+      base
+        .select(['af.manifest_id', 'af.project_id', 'r.name', 'm.digest', 'af.vuln_id', 'af.cve_id', 'af.package', 'af.version', 'af.fixed_version', 'af.severity', 'af.cvss_score', 'af.cvss_version', 'af.summary', 'af.link'])
+        .orderBy('af.severity', 'desc')
+        .orderBy(sql`coalesce(af.cvss_score, -1)`, 'desc')
+        .orderBy('af.cve_id')
+        .orderBy('af.manifest_id')
+        .orderBy('af.package')
+        .offset(page.offset)
+        .limit(page.limit)
+        .execute(),
+      // counted up to a cap (Harbor's tune_count): a count over millions of rows is not free
+      this.db
+        .selectFrom(base.select('af.manifest_id').limit(page.countUpTo).as('c'))
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow(),
+    ]);
+    const tags = new Map<number, string[]>();
+    if (page.withTags && rows.length) {
+      const ids = [...new Set(rows.map((r) => Number(r.manifest_id)))];
+      const t = await this.db.selectFrom('tags').select(['manifest_id', 'name']).where('manifest_id', 'in', ids).orderBy('name').execute();
+      for (const r of t) tags.set(Number(r.manifest_id), [...(tags.get(Number(r.manifest_id)) ?? []), r.name]);
+    }
+    return {
+      total: Number(counted.n),
+      items: rows.map((r) => ({
+        projectId: Number(r.project_id),
+        repositoryName: r.name,
+        digest: r.digest,
+        ...(page.withTags ? { tags: tags.get(Number(r.manifest_id)) ?? [] } : {}),
+        vulnId: r.vuln_id,
+        cveId: r.cve_id,
+        package: r.package,
+        version: r.version,
+        fixedVersion: r.fixed_version,
+        severity: severityOf(Number(r.severity)),
+        cvssScore: r.cvss_score === null ? null : Number(r.cvss_score),
+        cvssVersion: r.cvss_version,
+        summary: r.summary,
+        link: r.link,
+      })),
+    };
+  }
+
+  private filtered(f: FindingFilter): Query {
+    let q: Query = joined(this.db);
+    if (f.cveId !== undefined) {
+      const id = f.cveId;
+      q = q.where((eb) => eb.or([eb('af.cve_id', '=', id), eb('af.vuln_id', '=', id)]));
+    }
+    if (f.cveIdLike !== undefined) q = q.where(sql<SqlBool>`af.cve_id like ${likeOf(f.cveIdLike)} escape '\\'`);
+    if (f.package !== undefined) q = q.where('af.package', '=', f.package);
+    if (f.packageLike !== undefined) q = q.where(sql<SqlBool>`af.package like ${likeOf(f.packageLike)} escape '\\'`);
+    if (f.severities !== undefined) q = q.where('af.severity', 'in', f.severities.length ? f.severities.map(severityRank) : [-1]);
+    if (f.cvss?.min !== undefined) q = q.where('af.cvss_score', '>=', f.cvss.min);
+    if (f.cvss?.max !== undefined) q = q.where('af.cvss_score', '<=', f.cvss.max);
+    if (f.projectIds !== undefined) q = q.where('af.project_id', 'in', f.projectIds.length ? [...f.projectIds] : [-1]);
+    if (f.repositoryName !== undefined) q = q.where('r.name', '=', f.repositoryName);
+    if (f.repositoryNameLike !== undefined) q = q.where(sql<SqlBool>`r.name like ${likeOf(f.repositoryNameLike)} escape '\\'`);
+    if (f.digest !== undefined) q = q.where('m.digest', '=', f.digest);
+    if (f.tag !== undefined) {
+      const tag = f.tag;
+      q = q.where((eb) => eb.exists(eb.selectFrom('tags as t').select('t.manifest_id').whereRef('t.manifest_id', '=', 'af.manifest_id').where('t.name', '=', tag)));
+    }
+    return q;
+  }
+}

@@ -1,0 +1,161 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openMetadata } from '../../src/db/metadata.js';
+import type { Severity } from '../../src/domain/severity.js';
+import type { Finding } from '../../src/domain/vulnerability.js';
+import type { Metadata } from '../../src/ports/metadata.js';
+import { createTestSchema } from '../helpers/postgres.js';
+
+const IMAGE_CONFIG = 'application/vnd.oci.image.config.v1+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+
+function finding(id: string, pkg: string, severity: Severity, score: number | undefined, opts: { aliases?: string[]; fix?: string; version?: string } = {}): Finding {
+  return {
+    id,
+    aliases: opts.aliases ?? [],
+    package: pkg,
+    packageType: 'deb',
+    purl: `pkg:deb/debian/${pkg}@1.0`,
+    version: opts.version ?? '1.0',
+    fixVersions: opts.fix ? [opts.fix] : [],
+    severity,
+    ...(score !== undefined ? { cvss: { version: '3.1' as const, vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', baseScore: score } } : {}),
+    summary: `summary of ${id}`,
+    description: '',
+    links: [`https://example.test/${id}`],
+    layerDigest: 'sha256:' + '0'.repeat(64),
+    path: 'var/lib/dpkg/status',
+    kev: false,
+    source: 'Debian:12',
+  };
+}
+
+/** The finding index (security hub) on both dialects. */
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`finding index on ${dialect}`, () => {
+    let md: Metadata;
+    let cleanup: () => Promise<void>;
+    let n = 0;
+    const manifest = async (repositoryId: number, mediaType = OCI_MANIFEST) => {
+      const digest = `sha256:${(++n).toString(16).padStart(64, '0')}`;
+      return md.manifests.put({
+        repositoryId,
+        digest,
+        mediaType,
+        artifactType: mediaType === OCI_INDEX ? null : IMAGE_CONFIG,
+        size: 2,
+        subjectDigest: null,
+        annotations: null,
+        content: Buffer.from('{}'),
+        blobDigests: [],
+        childDigests: [],
+        now: n,
+      });
+    };
+    let p1: number;
+    let p2: number;
+    let a: { id: number; digest: string };
+    let b: { id: number; digest: string };
+    let c: { id: number; digest: string };
+
+    beforeAll(async () => {
+      if (dialect === 'sqlite') {
+        const dir = await mkdtemp(join(tmpdir(), 'berth-findings-'));
+        md = await openMetadata({ driver: 'sqlite', path: join(dir, 'berth.db') });
+        cleanup = async () => {
+          await md.close();
+          await rm(dir, { recursive: true, force: true });
+        };
+      } else {
+        const s = await createTestSchema();
+        md = await openMetadata({ driver: 'postgres', url: s.url, schema: s.schema, poolSize: 4 });
+        cleanup = async () => {
+          await md.close();
+          await s.drop();
+        };
+      }
+      p1 = (await md.projects.create({ name: 'p1', public: false, ownerId: null, now: 1 })).id;
+      p2 = (await md.projects.create({ name: 'p2', public: false, ownerId: null, now: 1 })).id;
+      const r1 = await md.repositories.ensure(p1, 'p1/app', 1);
+      const r2 = await md.repositories.ensure(p2, 'p2/web', 1);
+      a = await manifest(r1.id);
+      b = await manifest(r2.id);
+      c = await manifest(r2.id);
+      await md.tags.put(r1.id, 'v1', a.id, 1);
+      await md.tags.put(r1.id, 'latest', a.id, 1);
+      await md.findingIndex.replace(a.id, [
+        finding('CVE-2024-0001', 'openssl', 'Critical', 9.8, { fix: '1.1' }),
+        finding('DSA-5000-1', 'zlib', 'High', 7.5, { aliases: ['CVE-2024-0002'] }),
+        finding('GHSA-aaaa-bbbb-cccc', 'lodash', 'Medium', 5.3, { fix: '4.17.21' }),
+      ]);
+      await md.findingIndex.replace(b.id, [finding('CVE-2024-0001', 'openssl', 'Critical', 9.8, { fix: '1.1' }), finding('CVE-2023-9999', 'bash', 'Low', 2.0)]);
+      // an index's aggregated report is its children's: not indexed again
+      const idx = await manifest(r2.id, OCI_INDEX);
+      await md.findingIndex.replace(idx.id, [finding('CVE-2024-0001', 'openssl', 'Critical', 9.8)]);
+    });
+    afterAll(() => cleanup());
+
+    it('counts findings per severity over the images; scanned counts images with a stored report', async () => {
+      const t = await md.findingIndex.totals();
+      expect(t.bySeverity).toEqual({ None: 0, Unknown: 0, Low: 1, Medium: 1, High: 1, Critical: 2 });
+      expect(t.total).toBe(5);
+      expect(t.fixable).toBe(3);
+      expect(t.artifacts).toBe(3);
+      // no artifact_scans rows in this test: the index alone says nothing about scans
+      expect(t.scanned).toBe(0);
+    });
+
+    it('lists the most dangerous CVEs once each, and the artifacts with the most severe findings', async () => {
+      const cves = await md.findingIndex.dangerousCves(5);
+      expect(cves.map((x) => x.cveId)).toEqual(['CVE-2024-0001', 'CVE-2024-0002', 'GHSA-aaaa-bbbb-cccc', 'CVE-2023-9999']);
+      expect(cves[0]).toMatchObject({ severity: 'Critical', cvssScore: 9.8, package: 'openssl', version: '1.0', summary: 'summary of CVE-2024-0001' });
+      const arts = await md.findingIndex.dangerousArtifacts(5);
+      expect(arts).toEqual([
+        { projectId: p1, repositoryName: 'p1/app', digest: a.digest, critical: 1, high: 1, medium: 1 },
+        { projectId: p2, repositoryName: 'p2/web', digest: b.digest, critical: 1, high: 0, medium: 0 },
+      ]);
+    });
+
+    it('filters by CVE (its id or the CVE it names), package, severity, score, project, repository, tag and digest', async () => {
+      const page = { offset: 0, limit: 100, withTags: false, countUpTo: 1000 };
+      const ids = async (f: Parameters<Metadata['findingIndex']['search']>[0]) => (await md.findingIndex.search(f, page)).items.map((h) => `${h.repositoryName} ${h.cveId} ${h.package}`);
+      expect(await ids({ cveId: 'CVE-2024-0001' })).toEqual(['p1/app CVE-2024-0001 openssl', 'p2/web CVE-2024-0001 openssl']);
+      expect(await ids({ cveId: 'CVE-2024-0002' })).toEqual(['p1/app CVE-2024-0002 zlib']);
+      expect(await ids({ cveId: 'DSA-5000-1' })).toEqual(['p1/app CVE-2024-0002 zlib']);
+      expect(await ids({ cveIdLike: '2023' })).toEqual(['p2/web CVE-2023-9999 bash']);
+      expect(await ids({ package: 'lodash' })).toEqual(['p1/app GHSA-aaaa-bbbb-cccc lodash']);
+      expect(await ids({ packageLike: 'ss' })).toHaveLength(2);
+      // LIKE's own wildcards are taken literally
+      expect(await ids({ packageLike: '%' })).toEqual([]);
+      expect(await ids({ severities: ['High', 'Low'] })).toEqual(['p1/app CVE-2024-0002 zlib', 'p2/web CVE-2023-9999 bash']);
+      expect(await ids({ cvss: { min: 5, max: 8 } })).toEqual(['p1/app CVE-2024-0002 zlib', 'p1/app GHSA-aaaa-bbbb-cccc lodash']);
+      expect(await ids({ projectIds: [p2] })).toEqual(['p2/web CVE-2024-0001 openssl', 'p2/web CVE-2023-9999 bash']);
+      expect(await ids({ repositoryNameLike: 'app' })).toHaveLength(3);
+      expect(await ids({ tag: 'v1', severities: ['Critical'] })).toEqual(['p1/app CVE-2024-0001 openssl']);
+      expect(await ids({ digest: b.digest })).toHaveLength(2);
+      expect(await ids({ digest: c.digest })).toEqual([]);
+    });
+
+    it('pages in a stable order, counts up to the cap and adds tags when asked', async () => {
+      const all = await md.findingIndex.search({}, { offset: 0, limit: 100, withTags: true, countUpTo: 1000 });
+      expect(all.total).toBe(5);
+      expect(all.items.map((h) => h.severity)).toEqual(['Critical', 'Critical', 'High', 'Medium', 'Low']);
+      expect(all.items[0]).toMatchObject({ tags: ['latest', 'v1'], fixedVersion: '1.1', link: 'https://example.test/CVE-2024-0001', vulnId: 'CVE-2024-0001', cvssVersion: '3.1' });
+      const second = await md.findingIndex.search({}, { offset: 2, limit: 2, withTags: false, countUpTo: 3 });
+      expect(second.items.map((h) => h.package)).toEqual(['zlib', 'lodash']);
+      expect(second.items[0]!.tags).toBeUndefined();
+      expect(second.total).toBe(3);
+    });
+
+    it('replaces an artifact\'s rows as a whole, and they go with the manifest', async () => {
+      await md.findingIndex.replace(b.id, [finding('CVE-2025-1111', 'curl', 'High', 8.1)]);
+      expect((await md.findingIndex.search({ projectIds: [p2] }, { offset: 0, limit: 10, withTags: false, countUpTo: 10 })).items.map((h) => h.cveId)).toEqual(['CVE-2025-1111']);
+      await md.manifests.delete((await md.repositories.getByName('p2/web'))!.id, b.digest);
+      expect((await md.findingIndex.search({ projectIds: [p2] }, { offset: 0, limit: 10, withTags: false, countUpTo: 10 })).total).toBe(0);
+      expect((await md.findingIndex.totals()).total).toBe(3);
+    });
+  });
+}
