@@ -37,6 +37,9 @@ export function startCheckpointer(path: string, intervalMs = 250, onError: (mess
   // resolves once the thread has closed its connection: until then it may still be writing the
   // -wal and -shm files beside the database
   return () => {
+    // referenced again while it stops: an unreferenced worker is not waited for, and a process
+    // with nothing else to do would exit (with code 0) before the close returned
+    worker.ref();
     worker.postMessage('stop');
     return exited;
   };
