@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeKysely, openKysely } from '../../src/db/dialect.js';
 import { openMetadata } from '../../src/db/metadata.js';
+import { up as findingIndexMigration } from '../../src/db/migrations/013-finding-index.js';
 import type { Severity } from '../../src/domain/severity.js';
 import type { Finding } from '../../src/domain/vulnerability.js';
 import type { Metadata } from '../../src/ports/metadata.js';
@@ -38,6 +40,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`finding index on ${dialect}`, () => {
     let md: Metadata;
     let cleanup: () => Promise<void>;
+    /** a second connection, for what the port does not do (dropping the table) */
+    let raw: ReturnType<typeof openKysely>;
     let n = 0;
     const manifest = async (repositoryId: number, mediaType = OCI_MANIFEST) => {
       const digest = `sha256:${(++n).toString(16).padStart(64, '0')}`;
@@ -58,6 +62,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let p1: number;
     let p2: number;
     let a: { id: number; digest: string };
+    let idxId: number;
     let b: { id: number; digest: string };
     let c: { id: number; digest: string };
 
@@ -65,14 +70,18 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       if (dialect === 'sqlite') {
         const dir = await mkdtemp(join(tmpdir(), 'berth-findings-'));
         md = await openMetadata({ driver: 'sqlite', path: join(dir, 'berth.db') });
+        raw = openKysely({ driver: 'sqlite', path: join(dir, 'berth.db') });
         cleanup = async () => {
+          await closeKysely(raw);
           await md.close();
           await rm(dir, { recursive: true, force: true });
         };
       } else {
         const s = await createTestSchema();
         md = await openMetadata({ driver: 'postgres', url: s.url, schema: s.schema, poolSize: 4 });
+        raw = openKysely({ driver: 'postgres', url: s.url, schema: s.schema, poolSize: 1 });
         cleanup = async () => {
+          await closeKysely(raw);
           await md.close();
           await s.drop();
         };
@@ -94,6 +103,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await md.findingIndex.replace(b.id, [finding('CVE-2024-0001', 'openssl', 'Critical', 9.8, { fix: '1.1' }), finding('CVE-2023-9999', 'bash', 'Low', 2.0)]);
       // an index's aggregated report is its children's: not indexed again
       const idx = await manifest(r2.id, OCI_INDEX);
+      idxId = idx.id;
       await md.findingIndex.replace(idx.id, [finding('CVE-2024-0001', 'openssl', 'Critical', 9.8)]);
     });
     afterAll(() => cleanup());
@@ -156,6 +166,22 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await md.manifests.delete((await md.repositories.getByName('p2/web'))!.id, b.digest);
       expect((await md.findingIndex.search({ projectIds: [p2] }, { offset: 0, limit: 10, withTags: false, countUpTo: 10 })).total).toBe(0);
       expect((await md.findingIndex.totals()).total).toBe(3);
+    });
+
+    it('indexes the reports stored before the index existed when migration 013 runs', async () => {
+      const findings = [finding('CVE-2024-0001', 'openssl', 'Critical', 9.8, { fix: '1.1' }), finding('DSA-5000-1', 'zlib', 'High', 7.5, { aliases: ['CVE-2024-0002'] })];
+      const result = (f: Finding[]) => ({ scanner: 'berth', generation: 1, findings: f, summary: { total: f.length, fixable: 1, summary: {}, highest: 'Critical' as const }, startedAt: 1, endedAt: 2 });
+      await md.scans.saveResult(a.id, result(findings));
+      await md.scans.saveResult(idxId, result(findings));
+      await raw.schema.dropTable('artifact_findings').execute();
+      await findingIndexMigration(raw as never, dialect);
+      const r = await md.findingIndex.search({}, { offset: 0, limit: 10, withTags: false, countUpTo: 10 });
+      // the index's aggregate is not indexed
+      expect(r.items.map((h) => [h.digest, h.vulnId, h.cveId, h.package, h.severity, h.fixedVersion, h.cvssScore, h.summary, h.link])).toEqual([
+        [a.digest, 'CVE-2024-0001', 'CVE-2024-0001', 'openssl', 'Critical', '1.1', 9.8, 'summary of CVE-2024-0001', 'https://example.test/CVE-2024-0001'],
+        [a.digest, 'DSA-5000-1', 'CVE-2024-0002', 'zlib', 'High', '', 7.5, 'summary of DSA-5000-1', 'https://example.test/DSA-5000-1'],
+      ]);
+      expect((await md.findingIndex.totals()).scanned).toBe(1);
     });
   });
 }
