@@ -58,6 +58,7 @@ import { jobHandlers } from './jobs/handlers.js';
 import { startScanAllScheduler } from './jobs/scheduler.js';
 import { PackageSearchService } from './services/package-search.service.js';
 import { SecurityHubService } from './services/security-hub.service.js';
+import { CveExportService } from './services/cve-export.service.js';
 import { SbomService } from './services/sbom.service.js';
 import { VERSION } from './version.js';
 
@@ -83,6 +84,7 @@ export interface Berth {
   sbom: SbomService;
   scans: ScanService;
   scanAll: ScanAllService;
+  cveExports: CveExportService;
   /** the in-process job runner; undefined when jobs.inProcess is false */
   jobs: JobRunner | undefined;
   vulnMatcher: VulnerabilityMatcher;
@@ -271,11 +273,12 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     const r = await scans.reevaluateAll();
     logger.info({ ...r }, 'stored inventories matched against the new vulnerability data');
   });
+  const cveExports = new CveExportService({ metadata, storage, access, clock, onEnqueued: () => jobRunner?.kick() });
   const jc = config.jobs;
   const jobRunner = jc.inProcess
     ? new JobRunner({
         jobs: metadata.jobs,
-        handlers: jobHandlers({ scans, scanAll }),
+        handlers: jobHandlers({ scans, scanAll, cveExports }),
         clock,
         log: logger,
         options: { concurrency: jc.concurrency, leaseMs: jc.leaseSeconds * 1000, pollMs: jc.pollMs, backoffBaseMs: jc.retryBaseSeconds * 1000 },
@@ -353,6 +356,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     scans,
     scanAll,
     securityHub,
+    cveExports,
     scanners,
     scannerAdapter: config.scannerAdapter.enabled && config.scannerAdapter.apiKey ? { scans: adapterScans, apiKey: config.scannerAdapter.apiKey } : undefined,
     info: {
@@ -393,6 +397,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     vulnMatcher,
     scans,
     scanAll,
+    cveExports,
     jobs: jobRunner,
     app,
     async close() {

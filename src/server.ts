@@ -18,7 +18,7 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 /**
  * Starts Berth: database (migrated), first-start bootstrap (admin user, public `library`
- * project), the sweeper of expired uploads and UI sessions, then the listener.
+ * project), the sweeper of expired uploads, UI sessions and CVE exports, then the listener.
  */
 export async function startServer(config: Config, opts: { announce?: (line: string) => void } = {}): Promise<RunningServer> {
   const berth = await compose(config);
@@ -46,6 +46,12 @@ export async function startServer(config: Config, opts: { announce?: (line: stri
       if (n) logger.info({ removed: n }, 'swept expired UI sessions');
     } catch (err) {
       logger.error({ err }, 'session sweep failed');
+    }
+    try {
+      const n = await berth.cveExports.sweep();
+      if (n) logger.info({ removed: n }, 'removed expired CVE exports');
+    } catch (err) {
+      logger.error({ err }, 'CVE export sweep failed');
     }
   };
   await sweep();

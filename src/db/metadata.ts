@@ -1,3 +1,4 @@
+import { KyselyCveExportRepo } from './repos/cve-exports.repo.js';
 import { KyselyFindingIndexRepo } from './repos/finding-index.repo.js';
 import { type Kysely, sql } from 'kysely';
 import type { Metadata, MetadataRepos } from '../ports/metadata.js';
@@ -53,6 +54,7 @@ function reposOn(db: Kysely<DB>, prepared: PreparedQueries, dialect: Dialect): M
     scanners: new KyselyScannerRegistryRepo(db),
     packageIndex: new KyselyPackageIndexRepo(db),
     findingIndex: new KyselyFindingIndexRepo(db),
+    cveExports: new KyselyCveExportRepo(db),
     cveAllowlists: new KyselyCveAllowlistRepo(db),
     jobs: new KyselyJobRepo(db, dialect),
     scans: new KyselyScanRepo(db),

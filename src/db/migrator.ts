@@ -14,6 +14,7 @@ import * as m010 from './migrations/010-scanners.js';
 import * as m011 from './migrations/011-package-index.js';
 import * as m012 from './migrations/012-catalog-trigger-plans.js';
 import * as m013 from './migrations/013-finding-index.js';
+import * as m014 from './migrations/014-cve-exports.js';
 
 type Up = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
 
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, { up: Up }> = {
   '011-package-index': m011,
   '012-catalog-trigger-plans': m012,
   '013-finding-index': m013,
+  '014-cve-exports': m014,
 };
 
 // Kysely runs migrations in name order, whatever order they are registered in above

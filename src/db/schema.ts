@@ -31,6 +31,7 @@ export interface DB {
   project_scanners: ProjectScannersTable;
   artifact_packages: ArtifactPackagesTable;
   artifact_findings: ArtifactFindingsTable;
+  cve_exports: CveExportsTable;
   cve_allowlists: CveAllowlistsTable;
   jobs: JobsTable;
   layer_inventories: LayerInventoriesTable;
@@ -290,6 +291,25 @@ export interface ArtifactFindingsTable {
   cvss_version: string | null;
   summary: Generated<string>;
   link: string | null;
+}
+
+/** requested CVE exports (migration 014) */
+export interface CveExportsTable {
+  id: Generated<number>;
+  requester: string;
+  user_id: number | null;
+  username: string;
+  job_name: string;
+  params: string;
+  job_id: number | null;
+  status: string;
+  status_text: Generated<string>;
+  file_path: string | null;
+  file_size: number | null;
+  rows: number | null;
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
 }
 
 /** listed artifacts per block of 1024 manifest ids (migration 006) */

@@ -30,6 +30,7 @@ export const PROJECT_RESOURCES = [
   'artifact-label',
   'preheat-policy',
   'sbom',
+  'export-cve',
 ] as const;
 export type ProjectResource = (typeof PROJECT_RESOURCES)[number];
 
@@ -104,6 +105,7 @@ export const ROLE_POLICIES: Readonly<Record<Role, ReadonlyMap<ProjectResource, R
     'artifact-label': 'create delete',
     'preheat-policy': 'create read update delete list',
     sbom: 'create read stop',
+    'export-cve': 'create read list',
   }),
   maintainer: expand({
     project: 'read',
@@ -126,6 +128,7 @@ export const ROLE_POLICIES: Readonly<Record<Role, ReadonlyMap<ProjectResource, R
     tag: 'list create delete',
     'artifact-label': 'create delete',
     sbom: 'create read stop',
+    'export-cve': 'create read list',
   }),
   developer: expand({
     project: 'read',
@@ -145,6 +148,7 @@ export const ROLE_POLICIES: Readonly<Record<Role, ReadonlyMap<ProjectResource, R
     accessory: 'list',
     'artifact-label': 'create delete',
     sbom: 'read',
+    'export-cve': 'create read list',
   }),
   guest: expand({
     project: 'read',

@@ -29,6 +29,7 @@ import { scanRoutes } from './api/scan.routes.js';
 import type { ScanService } from '../services/scan.service.js';
 import type { ScanAllService } from '../services/scan-all.service.js';
 import type { SecurityHubService } from '../services/security-hub.service.js';
+import type { CveExportService } from '../services/cve-export.service.js';
 import { vulndbRoutes } from './api/vulndb.routes.js';
 import type { VulndbService } from '../services/vulndb.service.js';
 import { configRoutes } from './api/config.routes.js';
@@ -46,6 +47,7 @@ import { canonicalRepositoryUrl } from './api/repository-path.js';
 import { searchRoutes } from './api/search.routes.js';
 import { packageRoutes } from './api/packages.routes.js';
 import { securityHubRoutes } from './api/security-hub.routes.js';
+import { cveExportRoutes } from './api/cve-export.routes.js';
 import { sbomRoutes } from './api/sbom.routes.js';
 import type { PackageSearchService } from '../services/package-search.service.js';
 import type { SbomService } from '../services/sbom.service.js';
@@ -95,6 +97,7 @@ export interface AppDeps {
   scans: ScanService;
   scanAll: ScanAllService;
   securityHub: SecurityHubService;
+  cveExports: CveExportService;
   /** the vulnerability database (GET /api/v2.0/vulndb) */
   vulndb?: VulndbService;
   scanners: ScannerRegistryService;
@@ -192,6 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await searchRoutes(api, { search: deps.search });
     await packageRoutes(api, { packages: deps.packages });
     await securityHubRoutes(api, { securityHub: deps.securityHub, auth });
+    await cveExportRoutes(api, { cveExports: deps.cveExports });
     await sbomRoutes(api, { sbom: deps.sbom, auth });
     await statisticsRoutes(api, { search: deps.search });
     await auditRoutes(api, { audit: deps.audit, projects: deps.projects, auth });

@@ -82,5 +82,7 @@ export interface FindingIndexRepo extends FindingIndexWriter {
   /** the `limit` images with the most critical, then high, then medium findings */
   dangerousArtifacts(limit: number): Promise<DangerousArtifact[]>;
   /** findings matching `f`, highest severity and score first; `total` counts up to `countUpTo` */
+  /** the images of the projects that have findings, in manifest id order after `afterManifestId`, with their tags */
+  artifactsWithFindings(projectIds: readonly number[], afterManifestId: number, limit: number): Promise<{ manifestId: number; repositoryName: string; digest: string; tags: string[] }[]>;
   search(f: FindingFilter, page: { offset: number; limit: number; withTags: boolean; countUpTo: number }): Promise<{ items: FindingHit[]; total: number }>;
 }

@@ -10,6 +10,8 @@ export interface JobPayloads {
   'scan.artifact': { manifestId: number };
   /** Enqueue a scan of every artifact (scan-all); `runId` is the scan_all_runs row. */
   'scan.all': { runId: number };
+  /** Write the CSV of a requested CVE export (the cve_exports row). */
+  'cve.export': { exportId: number };
 }
 export type JobKind = keyof JobPayloads;
 

@@ -1,3 +1,4 @@
+import type { CveExportRepo } from './cve-export-repo.js';
 import type { FindingIndexRepo } from './finding-index.js';
 import type {
   BlobRecord,
@@ -61,6 +62,7 @@ export interface MetadataRepos {
   packageIndex: PackageIndexRepo;
   /** the security hub; the scan service writes it with each stored report */
   findingIndex: FindingIndexRepo;
+  cveExports: CveExportRepo;
   cveAllowlists: CveAllowlistRepo;
   jobs: JobRepo;
   scans: ScanRepo;

@@ -50,6 +50,7 @@ const SYSTEM_PAIRS: ReadonlyMap<string, ReadonlySet<string>> = new Map(
     replication: 'read list create update delete',
     registry: 'read list create update delete',
     'scan-all': 'read create update stop',
+    'security-hub': 'read list',
     'system-volumes': 'read',
     'garbage-collection': 'read list create update stop',
     scanner: 'read list create update delete',

@@ -357,3 +357,129 @@ describe('the security hub', () => {
     expect((await fetch(`${s.url}/api/v2.0/security/vul`, { headers: asUser })).status).toBe(403);
   });
 });
+
+describe('CVE export', () => {
+  interface Execution {
+    id: number;
+    status: string;
+    status_text: string;
+    file_present: boolean;
+    user_name: string;
+    job_name: string;
+    rows: number;
+  }
+  const as = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+  const HEADER = 'Repository,Artifact Digest,CVE ID,Package,Version,Fixed in Version,Severity,CVSS Score,CVSS Vector,KEV,EPSS,EPSS Percentile,PURL,Layer,Path';
+  let autoId: number;
+
+  const exportAs = (headers: Record<string, string>, body: unknown) =>
+    fetch(`${s.url}/api/v2.0/export/cve`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'x-scan-data-type': REPORT }, body: JSON.stringify(body) });
+
+  /** Requests an export as admin, waits (bounded) for it, returns its execution and CSV lines. */
+  async function exported(body: Record<string, unknown>): Promise<{ execution: Execution; lines: string[] }> {
+    const res = await exportAs({ authorization: s.adminBasic }, body);
+    expect(res.status).toBe(200);
+    const { id } = (await res.json()) as { id: number };
+    let e: Execution | undefined;
+    for (let i = 0; i < 600; i++) {
+      e = (await (await api(`/export/cve/execution/${id}`)).json()) as Execution;
+      if (e.status !== 'Pending' && e.status !== 'Running') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(e).toMatchObject({ status: 'Success', file_present: true, user_name: 'admin' });
+    const dl = await api(`/export/cve/download/${id}?format=csv`);
+    expect(dl.status).toBe(200);
+    expect(dl.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(dl.headers.get('content-disposition')).toMatch(/^attachment; filename=".+\.csv"$/);
+    const lines = (await dl.text()).trimEnd().split('\r\n');
+    expect(lines[0]).toBe(HEADER);
+    expect(e!.rows).toBe(lines.length - 1);
+    return { execution: e!, lines: lines.slice(1) };
+  }
+
+  beforeAll(async () => {
+    autoId = ((await (await api('/projects/auto')).json()) as { project_id: number }).project_id;
+  });
+
+  it('exports the findings of the images of a project, narrowed by repository pattern', async () => {
+    const deb = await report('auto', 'deb', '1');
+    const { lines, execution } = await exported({ job_name: 'deb only', projects: [autoId], repositories: 'auto/d*' });
+    expect(execution.job_name).toBe('deb only');
+    expect(lines.length).toBe(deb.vulnerabilities.length);
+    for (const l of lines) expect(l.startsWith(`auto/deb,${deb.artifact.digest},`)).toBe(true);
+    // the whole project: auto/deb, auto/multi and both children of auto/multiarch
+    const all = await exported({ projects: [autoId] });
+    const multi = await report('auto', 'multi', '1');
+    expect(all.lines.length).toBe(deb.vulnerabilities.length + multi.vulnerabilities.length + 2 * deb.vulnerabilities.length);
+  });
+
+  it('narrows by CVE ids, tags and labels', async () => {
+    const deb = await report('auto', 'deb', '1');
+    const cve = deb.vulnerabilities[0]!.id;
+    const byCve = await exported({ projects: [autoId], cveIds: `${cve}, CVE-1999-0000` });
+    expect(byCve.lines.length).toBeGreaterThanOrEqual(4);
+    for (const l of byCve.lines) expect(l.split(',')[2]).toBe(cve);
+    expect((await exported({ projects: [autoId], tags: 'nothing-*' })).lines).toEqual([]);
+    // the children of an index have no tags: a tag pattern leaves them out
+    expect((await exported({ projects: [autoId], tags: '1' })).lines.length).toBe(2 * deb.vulnerabilities.length);
+
+    const label = await api('/labels', { method: 'POST', body: JSON.stringify({ name: 'export-me', scope: 'p', project_id: autoId }) });
+    expect(label.status).toBe(201);
+    const labelId = Number(label.headers.get('location')!.split('/').pop());
+    expect((await api('/projects/auto/repositories/multi/artifacts/1/labels', { method: 'POST', body: JSON.stringify({ id: labelId }) })).status).toBe(200);
+    const byLabel = await exported({ projects: [autoId], labels: [labelId] });
+    expect(byLabel.lines.length).toBe((await report('auto', 'multi', '1')).vulnerabilities.length);
+    for (const l of byLabel.lines) expect(l.startsWith('auto/multi,')).toBe(true);
+  });
+
+  it('lets a developer export, not a guest; each sees only their own exports', async () => {
+    await api('/users', { method: 'POST', body: JSON.stringify({ username: 'exporter', email: 'exp@example.test', realname: 'Exporter', password: 'Exporter12345' }) });
+    const user = as('exporter', 'Exporter12345');
+    // not a member of the private project: it does not exist for them
+    expect((await exportAs(user, { projects: [autoId] })).status).toBe(404);
+    expect((await api('/projects/auto/members', { method: 'POST', body: JSON.stringify({ role_id: 3, member_user: { username: 'exporter' } }) })).status).toBe(201);
+    expect((await exportAs(user, { projects: [autoId] })).status).toBe(403);
+    const members = (await (await api('/projects/auto/members?entityname=exporter')).json()) as { id: number }[];
+    expect((await api(`/projects/auto/members/${members[0]!.id}`, { method: 'PUT', body: JSON.stringify({ role_id: 2 }) })).status).toBe(200);
+    const mine = await exportAs(user, { projects: [autoId], job_name: 'mine' });
+    expect(mine.status).toBe(200);
+    const { id } = (await mine.json()) as { id: number };
+    const list = (await (await fetch(`${s.url}/api/v2.0/export/cve/executions`, { headers: user })).json()) as { items: Execution[] };
+    expect(list.items.map((e) => e.job_name)).toEqual(['mine']);
+    // the administrator's exports are not theirs
+    const adminList = (await (await api('/export/cve/executions')).json()) as { items: Execution[] };
+    const adminOwn = adminList.items.find((e) => e.user_name === 'admin')!;
+    expect((await fetch(`${s.url}/api/v2.0/export/cve/execution/${adminOwn.id}`, { headers: user })).status).toBe(404);
+    expect((await fetch(`${s.url}/api/v2.0/export/cve/download/${adminOwn.id}`, { headers: user })).status).toBe(404);
+    // an administrator sees any
+    expect((await api(`/export/cve/execution/${id}`)).status).toBe(200);
+  });
+
+  it('refuses bad requests with a 400, anonymous callers with a 401, and unknown exports with a 404', async () => {
+    const admin = { authorization: s.adminBasic };
+    expect((await exportAs(admin, { projects: [] })).status).toBe(400);
+    expect((await exportAs(admin, {})).status).toBe(400);
+    expect((await exportAs(admin, { projects: [autoId], repositories: '[abc' })).status).toBe(400);
+    expect((await exportAs(admin, { projects: [autoId], cveIds: 'CVE-1; DROP TABLE' })).status).toBe(400);
+    expect((await exportAs(admin, { projects: [999999] })).status).toBe(404);
+    const wrongType = await fetch(`${s.url}/api/v2.0/export/cve`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json', 'x-scan-data-type': 'text/plain' }, body: JSON.stringify({ projects: [autoId] }) });
+    expect(wrongType.status).toBe(400);
+    expect((await exportAs({}, { projects: [autoId] })).status).toBe(401);
+    expect((await fetch(`${s.url}/api/v2.0/export/cve/executions`)).status).toBe(401);
+    expect((await api('/export/cve/execution/999999')).status).toBe(404);
+    expect((await api('/export/cve/download/999999')).status).toBe(404);
+    expect((await api('/export/cve/execution/abc')).status).toBe(400);
+  });
+
+  it('removes exports older than a day with their files', async () => {
+    const { metadata, storage, cveExports } = s.server.berth;
+    const old = await metadata.cveExports.create({ requester: 'user:1', userId: 1, username: 'admin', jobName: 'old', params: { projectIds: [autoId] }, now: Date.now() - 2 * 24 * 3_600_000 });
+    await storage.putContent(`exports/cve/${old.id}.csv`, Buffer.from('x'));
+    await metadata.cveExports.update(old.id, { status: 'Success', filePath: `exports/cve/${old.id}.csv`, fileSize: 1 });
+    const before = (await metadata.cveExports.list(undefined, 1000)).length;
+    expect(await cveExports.sweep()).toBe(1);
+    expect(await metadata.cveExports.get(old.id)).toBeUndefined();
+    expect(await storage.stat(`exports/cve/${old.id}.csv`)).toBeUndefined();
+    expect((await metadata.cveExports.list(undefined, 1000)).length).toBe(before - 1);
+  });
+});

@@ -19,7 +19,7 @@ function describeQueue(name: string, open: () => Promise<{ metadata: Metadata; s
     });
     afterAll(() => env.cleanup());
 
-    const noop: JobHandlers = { 'scan.artifact': async () => undefined, 'scan.all': async () => undefined };
+    const noop: JobHandlers = { 'scan.artifact': async () => undefined, 'scan.all': async () => undefined, 'cve.export': async () => undefined };
 
     it('keeps one live job per dedupe key, enqueued in the caller’s transaction', async () => {
       const a = await md.transaction((tx) => tx.jobs.enqueue({ kind: 'scan.artifact', payload: { manifestId: 1 }, dedupeKey: 'k1' }, 1000));

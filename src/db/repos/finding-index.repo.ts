@@ -147,6 +147,30 @@ export class KyselyFindingIndexRepo implements FindingIndexRepo {
     return rows.map((r) => ({ projectId: Number(r.project_id), repositoryName: r.name, digest: r.digest, critical: Number(r.critical), high: Number(r.high), medium: Number(r.medium) }));
   }
 
+  async artifactsWithFindings(projectIds: readonly number[], afterManifestId: number, limit: number): Promise<{ manifestId: number; repositoryName: string; digest: string; tags: string[] }[]> {
+    if (projectIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('manifests as m')
+      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+      .select(['m.id', 'r.name', 'm.digest'])
+      .where('r.project_id', 'in', [...projectIds])
+      .where('m.id', '>', afterManifestId)
+      .where((eb) => eb.exists(eb.selectFrom('artifact_findings as af').select('af.manifest_id').whereRef('af.manifest_id', '=', 'm.id')))
+      .orderBy('m.id')
+      .limit(limit)
+      .execute();
+    const tags = await this.tagsOf(rows.map((r) => Number(r.id)));
+    return rows.map((r) => ({ manifestId: Number(r.id), repositoryName: r.name, digest: r.digest, tags: tags.get(Number(r.id)) ?? [] }));
+  }
+
+  private async tagsOf(manifestIds: readonly number[]): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    if (manifestIds.length === 0) return out;
+    const t = await this.db.selectFrom('tags').select(['manifest_id', 'name']).where('manifest_id', 'in', [...new Set(manifestIds)]).orderBy('name').execute();
+    for (const r of t) out.set(Number(r.manifest_id), [...(out.get(Number(r.manifest_id)) ?? []), r.name]);
+    return out;
+  }
+
   async search(f: FindingFilter, page: { offset: number; limit: number; withTags: boolean; countUpTo: number }): Promise<{ items: FindingHit[]; total: number }> {
     const base = this.filtered(f);
     const [rows, counted] = await Promise.all([
@@ -166,12 +190,7 @@ export class KyselyFindingIndexRepo implements FindingIndexRepo {
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow(),
     ]);
-    const tags = new Map<number, string[]>();
-    if (page.withTags && rows.length) {
-      const ids = [...new Set(rows.map((r) => Number(r.manifest_id)))];
-      const t = await this.db.selectFrom('tags').select(['manifest_id', 'name']).where('manifest_id', 'in', ids).orderBy('name').execute();
-      for (const r of t) tags.set(Number(r.manifest_id), [...(tags.get(Number(r.manifest_id)) ?? []), r.name]);
-    }
+    const tags = page.withTags ? await this.tagsOf(rows.map((r) => Number(r.manifest_id))) : new Map<number, string[]>();
     return {
       total: Number(counted.n),
       items: rows.map((r) => ({

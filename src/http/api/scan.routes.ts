@@ -7,7 +7,8 @@ import type { ScanService } from '../../services/scan.service.js';
 import { repositoryNameOf } from '../../services/repository.service.js';
 import { type AuthOptions, requireApi } from '../auth.js';
 import { RepositoryParams } from './repositories.routes.js';
-import { acceptedReportMimes, findingsCsv, VULN_REPORT_MIME, vulnerabilityReportJson } from './scan-json.js';
+import { findingsCsv } from '../../domain/findings-csv.js';
+import { acceptedReportMimes, VULN_REPORT_MIME, vulnerabilityReportJson } from './scan-json.js';
 
 const ArtifactParams = T.Object({ ...RepositoryParams.properties, reference: T.String({ minLength: 1, maxLength: 200 }) });
 // Harbor's ScanType; the body is optional
