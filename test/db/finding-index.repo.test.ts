@@ -35,9 +35,9 @@ function finding(id: string, pkg: string, severity: Severity, score: number | un
   };
 }
 
-/** The finding index (security hub) on both dialects. */
+/** The finding index (security hub) and the CVE export rows on both dialects. */
 for (const dialect of ['sqlite', 'postgres'] as const) {
-  describe(`finding index on ${dialect}`, () => {
+  describe(`finding index and CVE exports on ${dialect}`, () => {
     let md: Metadata;
     let cleanup: () => Promise<void>;
     /** a second connection, for what the port does not do (dropping the table) */
@@ -182,6 +182,22 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         [a.digest, 'DSA-5000-1', 'CVE-2024-0002', 'zlib', 'High', '', 7.5, 'summary of DSA-5000-1', 'https://example.test/DSA-5000-1'],
       ]);
       expect((await md.findingIndex.totals()).scanned).toBe(1);
+    });
+
+    it('keeps CVE export rows: created pending, updated, listed per requester newest first, removed when old', async () => {
+      const e1 = await md.cveExports.create({ requester: 'user:1', userId: 1, username: 'alice', jobName: 'one', params: { projectIds: [p1], tags: '**', cveIds: ['CVE-1'] }, now: 100 });
+      const e2 = await md.cveExports.create({ requester: 'robot:7', userId: null, username: 'robot$ci', jobName: 'two', params: { projectIds: [p2] }, now: 200 });
+      expect(e1).toMatchObject({ status: 'Pending', statusText: '', filePath: null, rows: null, params: { projectIds: [p1], tags: '**', cveIds: ['CVE-1'] }, createdAt: 100 });
+      await md.cveExports.update(e1.id, { status: 'Success', filePath: 'exports/cve/1.csv', fileSize: 10, rows: 2, startedAt: 110, endedAt: 120, statusText: 'x'.repeat(3000) });
+      const got = await md.cveExports.get(e1.id);
+      expect(got).toMatchObject({ status: 'Success', filePath: 'exports/cve/1.csv', fileSize: 10, rows: 2, startedAt: 110, endedAt: 120 });
+      expect(got!.statusText).toHaveLength(2000);
+      expect((await md.cveExports.list('user:1', 10)).map((e) => e.jobName)).toEqual(['one']);
+      expect((await md.cveExports.list(undefined, 10)).map((e) => e.jobName)).toEqual(['two', 'one']);
+      expect((await md.cveExports.createdBefore(150, 10)).map((e) => e.id)).toEqual([e1.id]);
+      await md.cveExports.delete(e1.id);
+      expect(await md.cveExports.get(e1.id)).toBeUndefined();
+      expect((await md.cveExports.get(e2.id))?.userId).toBeNull();
     });
   });
 }
