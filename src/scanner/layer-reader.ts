@@ -68,7 +68,7 @@ export async function scanLayer(source: AsyncIterable<Uint8Array>, opts: ScanLay
 
   const analyzers: Analyzer[] = (opts.analyzers ?? DEFAULT_ANALYZERS).map((f) => f());
   const decoded = await decodeLayer(source, limits);
-  const tarStats = { endMarker: false };
+  const tarStats: { endMarker: boolean; endedBetweenEntries?: boolean } = { endMarker: false };
   let entries = 0;
   let complete = false;
   try {
@@ -82,7 +82,8 @@ export async function scanLayer(source: AsyncIterable<Uint8Array>, opts: ScanLay
         warnings.add({ code: 'unsafe-path', message: `entry skipped: ${clean.reason}`, path: entry.name.slice(0, 300) });
         continue;
       }
-      if (clean.absolute) {
+      // `/` itself is the layer root (umoci writes it so): nothing to warn about
+      if (clean.absolute && clean.path !== '') {
         warnings.add({ code: 'unsafe-path', message: 'absolute entry name read relative to the layer root', path: clean.path.slice(0, 300) });
       }
       const path = clean.path;
@@ -128,7 +129,9 @@ export async function scanLayer(source: AsyncIterable<Uint8Array>, opts: ScanLay
       for (const a of buffered) await guarded(() => a.analyze?.(path, data!, ctx), ctx, a.name, path);
     }
     complete = true;
-    if (!tarStats.endMarker) {
+    // a layer is content addressed: its digest, not the end-of-archive blocks, says it is whole;
+    // a stream that stops at an entry boundary without them is a producer's habit (umoci)
+    if (!tarStats.endMarker && !tarStats.endedBetweenEntries) {
       warnings.add({ code: 'truncated', message: 'layer ends without the tar end-of-archive blocks' });
       complete = entries > 0;
     }

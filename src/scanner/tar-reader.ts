@@ -29,11 +29,15 @@ const BLOCK = 512;
 // an archive that costs work without yielding entries
 const MAX_META_RUN = 16;
 
-/** Yields entries until the end-of-archive block; `stats.ended` tells whether it was seen. */
+/**
+ * Yields entries until the end-of-archive block; `stats.endMarker` tells whether it was seen,
+ * `stats.endedBetweenEntries` that the stream ended at an entry boundary without one (umoci
+ * writes layers so; GNU tar, Go and Python read them without a word).
+ */
 export async function* readTar(
   chunks: AsyncIterable<Buffer>,
   opts: TarReadOptions,
-  stats: { endMarker: boolean },
+  stats: { endMarker: boolean; endedBetweenEntries?: boolean },
 ): AsyncGenerator<TarEntry> {
   const r = new ByteReader(chunks);
   try {
@@ -43,7 +47,12 @@ export async function* readTar(
     let metaRun = 0;
     for (;;) {
       const h = await r.read(BLOCK);
-      if (h.length === 0) return;
+      if (h.length === 0) {
+        // a pending pax or GNU long-name header wanted an entry after it: that is a cut
+        if (metaRun > 0) throw truncated('tar archive ends after a metadata header');
+        stats.endedBetweenEntries = true;
+        return;
+      }
       if (h.length < BLOCK) throw truncated('tar header cut short');
       if (isZeroBlock(h)) {
         stats.endMarker = true;

@@ -140,6 +140,42 @@ export class ScanService implements ScanStatusSource {
     return { repo, digest: target.digest, mediaType: target.mediaType, ...(scan ? { scan } : {}), findings };
   }
 
+  /**
+   * Harbor's scan log (`…/scan/{report_id}/log`): the artifact's scan as text, from what is
+   * stored of it: the scan record, its job's attempts, the inventory (layers, packages, the
+   * warnings of a degraded analysis) and the summary. 404 when the report is not the artifact's.
+   */
+  async log(name: RepoName, reference: string, reportId: string): Promise<string> {
+    const { metadata } = this.deps;
+    const { repo, target } = await this.resolve(name, reference);
+    const scan = await metadata.scans.scan(target.id);
+    if (!scan || scan.reportId !== reportId) throw notFound(`no scan report ${reportId.slice(0, 100)} of ${repo.name}@${target.digest}`);
+    const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+    const lines = [`scan of ${repo.name}@${target.digest} (${target.mediaType}), report ${scan.reportId}`, `scanner: ${scan.scanner || BUILTIN_SCANNER}`, `status: ${scan.status}`];
+    if (scan.jobId !== null) {
+      const job = await metadata.jobs.get(scan.jobId);
+      if (job) lines.push(`job ${job.id}: ${job.state}, attempt ${job.attempts} of ${job.maxAttempts}${job.lastError ? `; last error: ${job.lastError}` : ''}`);
+    }
+    lines.push(`started: ${iso(scan.startedAt)}`, `ended: ${iso(scan.endedAt)}${scan.startedAt !== null && scan.endedAt !== null ? ` (${scan.endedAt - scan.startedAt} ms)` : ''}`);
+    const inv = await metadata.scans.inventory(target.id);
+    if (inv) {
+      const byType = new Map<string, number>();
+      for (const p of inv.inventory.packages) byType.set(p.type, (byType.get(p.type) ?? 0) + 1);
+      const d = inv.inventory.distro;
+      lines.push(
+        `inventory: analyzer ${inv.analyzerVersion}, ${inv.image.layers.length} layers, ${d ? `${d.prettyName ?? `${d.id} ${d.versionId ?? ''}`.trim()}, ` : ''}${inv.inventory.packages.length} packages${byType.size ? ` (${[...byType].map(([t, n]) => `${t} ${n}`).join(', ')})` : ''}`,
+      );
+      for (const w of inv.inventory.warnings) lines.push(`warning ${w.code}${w.layerDigest ? ` in layer ${w.layerDigest}` : ''}${w.path ? ` at ${w.path}` : ''}: ${w.message}`);
+    }
+    if (scan.generation !== null && scan.scanner === BUILTIN_SCANNER) lines.push(`vulnerability data: generation ${scan.generation}`);
+    if (scan.summary) {
+      const per = Object.entries(scan.summary.summary).map(([sev, n]) => `${sev} ${n}`);
+      lines.push(`findings: ${scan.summary.total}, fixable ${scan.summary.fixable}${per.length ? `; ${per.join(', ')}` : ''}; highest ${scan.summary.highest}`);
+    }
+    if (scan.error) lines.push(`error: ${scan.error}`);
+    return `${lines.join('\n')}\n`;
+  }
+
   /** The stored inventory (SBOM) of an artifact, for the SBOM exports. */
   async inventory(manifestId: number): Promise<ArtifactInventoryRecord | undefined> {
     return this.deps.metadata.scans.inventory(manifestId);

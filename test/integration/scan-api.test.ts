@@ -235,6 +235,26 @@ describe('scanning through the API', () => {
     expect(lines.length - 1).toBe((await report('auto', 'deb', '1')).vulnerabilities.length);
   });
 
+  it('serves the scan log of a report: the record, the job, the inventory and the summary', async () => {
+    const o = await overview('auto', 'deb', '1');
+    const res = await api(`/projects/auto/repositories/deb/artifacts/1/scan/${o!.report_id}/log`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    if (process.env['SHOW_LOG']) process.stdout.write(text);
+    const r = await report('auto', 'deb', '1');
+    expect(text).toContain(`scan of auto/deb@${r.artifact.digest}`);
+    expect(text).toMatch(/^status: done$/m);
+    expect(text).toMatch(/^job \d+: done, attempt 1 of \d+$/m);
+    const debs = (await installedPackages()).length;
+    expect(text).toMatch(new RegExp(`^inventory: analyzer \\S+, 1 layers, Debian GNU/Linux 12 \\(bookworm\\), \\d+ packages \\(.*deb ${debs}`, 'm'));
+    expect(text).toMatch(new RegExp(`^findings: ${r.vulnerabilities.length}, fixable \\d+`, 'm'));
+    // umoci's layers (no end-of-archive blocks, a `/` root entry) are read without a warning
+    expect(text).not.toMatch(/^warning/m);
+    expect((await api('/projects/auto/repositories/deb/artifacts/1/scan/not-this-report/log')).status).toBe(404);
+    expect((await fetch(`${s.url}/api/v2.0/projects/auto/repositories/deb/artifacts/1/scan/${o!.report_id}/log`)).status).toBe(401);
+  });
+
   it('keeps a scan-all schedule and runs scan-all on demand', async () => {
     expect((await api('/system/scanAll/schedule', { method: 'PUT', body: JSON.stringify({ schedule: { type: 'Custom', cron: 'x y z' } }) })).status).toBe(400);
     expect((await api('/system/scanAll/schedule', { method: 'PUT', body: JSON.stringify({ schedule: { type: 'Daily' } }) })).status).toBe(200);

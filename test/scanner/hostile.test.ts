@@ -63,6 +63,8 @@ describe('hostile layers', () => {
     const inv = await scanLayer(chunked(tarOf([
       { name: '../../var/lib/dpkg/status', body: statusOf('evil') },
       { name: 'a/../../var/lib/dpkg/status', body: statusOf('evil2') },
+      // the root entry itself, as umoci writes it: no warning
+      { name: '/', type: 'directory' },
       { name: '/var/lib/dpkg/status', body: statusOf('abs') },
       // links are not followed: neither a symlink nor a hardlink makes /etc/passwd a status file
       { name: 'var/lib/dpkg/status.d/base', type: 'symlink', linkname: '/etc/passwd' },
@@ -110,6 +112,33 @@ describe('hostile layers', () => {
     const cutZstd = await scanLayer(chunked(z.subarray(0, Math.floor(z.length / 2))), { layerDigest: DIGEST });
     expect(codes(cutZstd)).toEqual(['truncated']);
     for (const inv of [cutGzip, cutTar, cutZstd]) expect(inv.complete).toBe(false);
+  });
+
+  it('reads a tar without end-of-archive blocks (as umoci writes layers) as whole, but not one cut after a pax header', async () => {
+    const entries = [
+      { name: 'var/lib/dpkg/status', body: statusOf('first') },
+      { name: 'app/node_modules/x/package.json', body: '{"name":"x","version":"1.0.0"}' },
+    ];
+    const whole = tarOf(entries);
+    // tarOf ends with the two zero blocks: without them the stream stops at an entry boundary
+    const bare = whole.subarray(0, whole.length - 1024);
+    expect(bare.subarray(bare.length - 512).some((b) => b !== 0)).toBe(true);
+    for (const layer of [bare, gzip(bare)]) {
+      const inv = await scanLayer(chunked(layer), { layerDigest: DIGEST });
+      expect(codes(inv)).toEqual([]);
+      expect(inv.complete).toBe(true);
+      expect(inv.packages.map((p) => p.name).sort()).toEqual(['first', 'x']);
+    }
+    // a pax header announces an entry that never comes
+    const pax = Buffer.from(whole.subarray(0, 512));
+    pax.write('x', 156, 'latin1');
+    pax.write('00000000000', 124, 'latin1');
+    pax.write('        ', 148, 'latin1');
+    let sum = 0;
+    for (const b of pax) sum += b;
+    pax.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    const cut = await scanLayer(chunked(Buffer.concat([bare, pax])), { layerDigest: DIGEST });
+    expect(codes(cut)).toEqual(['truncated']);
   });
 
   it('degrades on garbage instead of a tar, corrupt gzip, and an absurd pax header', async () => {

@@ -56,6 +56,17 @@ export async function scanRoutes(app: FastifyInstance, deps: { scans: ScanServic
     },
   );
 
+  const LogParams = T.Object({ ...ArtifactParams.properties, report_id: T.String({ minLength: 1, maxLength: 100 }) });
+  app.get<{ Params: Static<typeof LogParams> }>(
+    `${BASE}/scan/:report_id/log`,
+    { schema: { tags, operationId: 'getReportLog', summary: 'The scan of the artifact as text: record, job attempts, inventory and its warnings, summary', params: LogParams } },
+    async (req, reply) => {
+      await requireApi(req, auth, 'read', projectResource(req.params.project_name, 'scan'));
+      const text = await scans.log(nameOf(req.params), req.params.reference, req.params.report_id);
+      return reply.header('content-type', 'text/plain; charset=utf-8').send(text);
+    },
+  );
+
   app.get<{ Params: Static<typeof ArtifactParams> }>(
     `${BASE}/additions/vulnerabilities`,
     {
