@@ -7,11 +7,14 @@ import { startServer } from '../server.js';
 import { commandAudit } from './audit.command.js';
 import { commandUser } from './user.command.js';
 import { commandVulndb } from './vulndb.command.js';
+import { commandWorker } from './worker.command.js';
 
 const USAGE = `usage: berth <command> [options]
 
 commands:
   serve                         start the registry (the default)
+  worker                        run queued jobs (scans, CVE exports) without serving HTTP,
+                                beside instances started with jobs.inProcess false
   user create <name> [--admin] [--password-stdin]
   user passwd <name> [--password-stdin]
   config check                  validate the configuration and print the result (secrets hidden)
@@ -49,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'serve':
       return serve(load());
+    case 'worker':
+      return commandWorker(load());
     case 'config':
       if (sub === 'schema') {
         process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);

@@ -131,7 +131,7 @@ export const ConfigSchema = T.Object(
     ),
     jobs: T.Object(
       {
-        inProcess: T.Boolean({ default: true, description: 'run queued jobs (scans, scan-all) in this process' }),
+        inProcess: T.Boolean({ default: true, description: 'run queued jobs (scans, scan-all, CVE exports) in this process; false leaves them to `berth worker`' }),
         concurrency: T.Integer({ minimum: 1, maximum: 64, default: 2, description: 'jobs run at once by this instance' }),
         leaseSeconds: T.Number({ minimum: 0.2, maximum: 3600, default: 60, description: "a claimed job is the instance's for this long, renewed while it runs; a crashed instance's jobs run again after it" }),
         pollMs: T.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'how often the queue is looked at when nothing was enqueued here' }),
