@@ -14,7 +14,12 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const children: ChildProcess[] = [];
+afterAll(() => {
+  // a failed test must not leave its server running
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
 
 function berth(args: string[], env: Record<string, string>, input?: string) {
   const p = run('node', [MAIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env } });
@@ -37,6 +42,7 @@ async function freePort(): Promise<number> {
 async function serve(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; out: () => string }> {
   const port = await freePort();
   const child = spawn('node', [MAIN, 'serve'], { env: { PATH: process.env['PATH'] ?? '', BERTH_LISTEN: `127.0.0.1:${port}`, ...env } });
+  children.push(child);
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
