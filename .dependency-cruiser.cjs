@@ -1,9 +1,9 @@
 /**
  * The layering of STYLE.md, checked in CI: arrows point inward.
- *   http, cli, jobs -> services -> domain / ports <- storage, db, crypto, scanner, identity, directory
+ *   http, cli, jobs -> services -> domain / ports <- storage, db, crypto, scanner, identity, directory, cache
  * Only src/compose.ts (and the server/CLI entry points above it) name concrete adapters.
  */
-const ADAPTERS = '^src/(storage|db|crypto|scanner|identity|directory)/';
+const ADAPTERS = '^src/(storage|db|crypto|scanner|identity|directory|cache)/';
 module.exports = {
   forbidden: [
     {

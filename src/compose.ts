@@ -32,6 +32,8 @@ import { SearchService } from './services/search.service.js';
 import { RepositoryResolver } from './services/repositories.js';
 import { RobotService } from './services/robot.service.js';
 import { LoginThrottle, MemoryFailureCounter } from './services/login-throttle.js';
+import { closeRedis, openRedis } from './cache/redis.js';
+import { RedisFailureCounter } from './cache/redis-failure-counter.js';
 import { SessionService } from './services/session.service.js';
 import { TagService } from './services/tag.service.js';
 import { UserGroupService } from './services/user-group.service.js';
@@ -195,9 +197,19 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     lockoutMs: lt.lockoutSeconds * 1000,
     maxLockoutMs: lt.maxLockoutSeconds * 1000,
   };
+  // with Redis the counters are every instance's; without it (or while it is down) this one's
+  const localCounter = new MemoryFailureCounter(throttlePolicy, lt.maxTrackedKeys);
+  let lastRedisWarning = 0;
+  const redisError = (err: unknown) => {
+    if (Date.now() - lastRedisWarning < 60_000) return;
+    lastRedisWarning = Date.now();
+    logger.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'Redis unavailable: failed logins are counted by this instance alone until it is back');
+  };
+  const redis = config.redis.url ? await openRedis(config.redis.url, redisError) : undefined;
+  if (redis && !redis.connected) redisError(new Error('could not connect at start'));
   access.useLoginThrottle(
     new LoginThrottle({
-      counter: new MemoryFailureCounter(throttlePolicy, lt.maxTrackedKeys),
+      counter: redis ? new RedisFailureCounter(redis.redis, { policy: throttlePolicy, prefix: config.redis.keyPrefix, fallback: localCounter, onError: redisError }) : localCounter,
       policy: throttlePolicy,
       clock,
       recordFailure: (f) => audit.loginFailed(f.username, f.source?.ip, f.source?.channel ?? 'basic'),
@@ -409,6 +421,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
       // the pulls and failed logins still in memory
       await audit.close();
       await storage.close?.();
+      if (redis) await closeRedis(redis.redis);
       await metadata.close();
     },
   };

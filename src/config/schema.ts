@@ -28,6 +28,13 @@ export const ConfigSchema = T.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    redis: T.Object(
+      {
+        url: T.Optional(T.String({ pattern: '^rediss?://', description: 'redis://[user:password@]host:port[/db]: shared state of several instances (the failed-login counters); unset: each instance keeps its own', writeOnly: true })),
+        keyPrefix: T.String({ minLength: 1, maxLength: 100, default: 'berth:', description: 'prefix of every key Berth writes (several installations can share one Redis)' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     storage: T.Object(
       {
         driver: T.Union([T.Literal('filesystem'), T.Literal('s3')], { default: 'filesystem' }),

@@ -5,6 +5,11 @@ import type { Principal } from '../domain/permission.js';
 import type { Clock } from '../ports/clock.js';
 import type { Metadata } from '../ports/metadata.js';
 import { TtlCache } from './ttl-cache.js';
+import { afterFailure, type FailureState, type ThrottlePolicy } from '../domain/login-lockout.js';
+import type { FailureCounter } from '../ports/failure-counter.js';
+
+export { afterFailure, type FailureState, type ThrottlePolicy };
+export type { FailureCounter };
 
 /** Where a password attempt comes from. */
 export interface LoginSource {
@@ -12,67 +17,6 @@ export interface LoginSource {
   ip: string;
   /** basic: an Authorization header on /v2, /api or /service/token; token: the OAuth2 form; ui: /c/login */
   channel: 'basic' | 'token' | 'ui';
-}
-
-export interface ThrottlePolicy {
-  /** failures within `windowMs` that lock a username out */
-  maxFailuresPerUser: number;
-  /** failures within `windowMs` that lock an address out (higher: many people share a NAT) */
-  maxFailuresPerAddress: number;
-  windowMs: number;
-  /** the first lockout; each next one of the same key doubles, up to `maxLockoutMs` */
-  lockoutMs: number;
-  maxLockoutMs: number;
-}
-
-export interface FailureState {
-  /** failures in the current window */
-  failures: number;
-  windowStart: number;
-  /** lockouts so far: the next one lasts lockoutMs × 2^lockouts */
-  lockouts: number;
-  /** epoch ms; attempts before it are refused unchecked */
-  blockedUntil: number;
-  /** the length of the last lockout */
-  lastLockoutMs: number;
-  /** when the whole entry may be forgotten */
-  expiresAt: number;
-}
-
-/**
- * Failure counters by key. The in-process one below serves a single instance; a Redis one (the
- * same `afterFailure` rule in a script) will share them between instances.
- */
-export interface FailureCounter {
-  get(key: string, now: number): Promise<FailureState | undefined>;
-  /** records one failure against a limit of `max` and returns the new state */
-  fail(key: string, max: number, now: number): Promise<FailureState>;
-  clear(key: string): Promise<void>;
-}
-
-/** The rule: `max` failures within the window start a lockout that doubles each time. */
-export function afterFailure(prev: FailureState | undefined, max: number, now: number, policy: ThrottlePolicy): FailureState {
-  const live = prev && prev.expiresAt > now ? prev : undefined;
-  let failures = live?.failures ?? 0;
-  let windowStart = live?.windowStart ?? now;
-  let lockouts = live?.lockouts ?? 0;
-  let blockedUntil = live?.blockedUntil ?? 0;
-  let lastLockoutMs = live?.lastLockoutMs ?? 0;
-  if (now - windowStart >= policy.windowMs) {
-    failures = 0;
-    windowStart = now;
-  }
-  failures += 1;
-  if (failures >= max) {
-    lastLockoutMs = Math.min(policy.lockoutMs * 2 ** lockouts, policy.maxLockoutMs);
-    lockouts += 1;
-    blockedUntil = now + lastLockoutMs;
-    failures = 0;
-    windowStart = now;
-  }
-  // the lockout level is forgotten once the key has stayed quiet as long as its last lockout
-  const expiresAt = Math.max(windowStart + policy.windowMs, blockedUntil + lastLockoutMs);
-  return { failures, windowStart, lockouts, blockedUntil, lastLockoutMs, expiresAt };
 }
 
 /**
