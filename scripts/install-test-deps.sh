@@ -22,6 +22,8 @@ PACKAGES=(
   # the layer analyzers' tests build real inputs: Go binaries, an rpmdb, jars, zstd layers, and
   # read real Debian jars and gemspecs (src/scanner, test/scanner)
   golang-go rpm zstd openjdk-17-jdk-headless ruby libcommons-io-java libcommons-lang3-java libcommons-cli-java
+  # Berkeley DB 5.3 tools: the tests write a real Berkeley DB rpmdb (Packages) with db5.3_load
+  db5.3-util
 )
 
 missing=()

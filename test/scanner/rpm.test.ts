@@ -86,6 +86,63 @@ describe('rpm analyzer', () => {
     expect(inv.packages.find((p) => p.name === 'berth-world')!.purl).toBe('pkg:rpm/fedora/berth-world@0.9-1?arch=noarch&distro=fedora-40');
   });
 
+  /**
+   * The Berkeley DB `Packages` of RHEL/CentOS 7-8 and Amazon Linux 2, written by the real
+   * Berkeley DB library (db5.3_load, hash access method): rpm's own header blobs from the SQLite
+   * rpmdb, keyed by their header number (4 bytes, little-endian) as rpm keys them, and rpm's key
+   * 0 (its next free number). `pageSize` 512 puts every header on overflow pages.
+   */
+  function bdbPackages(pageSize?: number): Buffer {
+    const db = new Database(join(root(), DB), { readonly: true });
+    const rows = db.prepare('SELECT hnum, blob FROM Packages ORDER BY hnum').all() as { hnum: number; blob: Buffer }[];
+    db.close();
+    const hex = (b: Buffer) => [...b].map((x) => `\\${x.toString(16).padStart(2, '0')}`).join('');
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      return b;
+    };
+    const text = [[u32(0), u32(rows.length + 1)], ...rows.map((r) => [u32(r.hnum), r.blob])].map(([k, v]) => `${hex(k!)}\n${hex(v!)}\n`).join('');
+    const out = join(dir, `Packages-${pageSize ?? 'default'}`);
+    rmSync(out, { force: true });
+    writeFileSync(`${out}.txt`, text);
+    run('sh', ['-c', `db5.3_load -T -t hash ${pageSize ? `-c db_pagesize=${pageSize}` : ''} '${out}' < '${out}.txt'`]);
+    return readFileSync(out);
+  }
+
+  it('reads a Berkeley DB Packages (RHEL/CentOS 7-8) as rpm -qa reads the same headers, on one page and on overflow pages', async () => {
+    for (const pageSize of [undefined, 512]) {
+      const file = bdbPackages(pageSize);
+      const inv = await scanLayer(chunked(gzip(tarOf([{ name: 'var/lib/rpm/Packages', body: file }]))), { layerDigest: DIGEST });
+      expect(inv.warnings).toEqual([]);
+      expect(inv.packages.map(row).sort()).toEqual(rpmQa());
+      expect(inv.packages.find((p) => p.name === 'berth-hello')!.purl).toBe('pkg:rpm/berth-hello@1.2.3-4.fc40?arch=noarch&epoch=2');
+      expect(inv.owned.flatMap((o) => o.paths)).toContain('usr/share/berth-hello/README');
+    }
+  });
+
+  it('degrades on a broken Berkeley DB Packages: a cut file, a looping overflow chain, a page number outside the file', async () => {
+    const file = bdbPackages(512);
+    const pageSize = file.readUInt32LE(20);
+    const pages = file.length / pageSize;
+    const overflowPages = Array.from({ length: pages }, (_, i) => i).filter((i) => file[i * pageSize + 25] === 7);
+    expect(overflowPages.length).toBeGreaterThan(2);
+    // an overflow page that points back at itself
+    const loop = Buffer.from(file);
+    const first = overflowPages[0]!;
+    if (loop.readUInt32LE(first * pageSize + 16) !== 0) loop.writeUInt32LE(first, first * pageSize + 16);
+    // the chain's next page far beyond the end
+    const outside = Buffer.from(file);
+    outside.writeUInt32LE(1_000_000, first * pageSize + 16);
+    const cut = file.subarray(0, Math.floor(file.length / 2));
+    for (const broken of [loop, outside, cut]) {
+      const inv = await scanLayer(chunked(tarOf([{ name: 'var/lib/rpm/Packages', body: broken }])), { layerDigest: DIGEST });
+      expect(inv.warnings.map((w) => `${w.code} ${w.message}`)).toEqual([expect.stringMatching(/^malformed rpm: \d+ unreadable header\(s\) skipped$/)]);
+      // the headers that are whole are still read
+      expect(inv.packages.length).toBeLessThan(rpmQa().length);
+    }
+  });
+
   it('degrades on a corrupt database, a database with a view for Packages, and the formats it does not read', async () => {
     const good = readFileSync(join(root(), DB));
     const corrupt = Buffer.from(good);
@@ -96,12 +153,14 @@ describe('rpm analyzer', () => {
       { name: 'var/lib/rpm/rpmdb.sqlite', body: corrupt },
       { name: 'usr/lib/sysimage/rpm/rpmdb.sqlite', body: viewDb.serialize() },
       { name: 'var/lib/rpm/Packages', body: Buffer.alloc(8192) },
+      { name: 'var/lib/rpm/Packages.db', body: Buffer.alloc(8192) },
     ])), { layerDigest: DIGEST });
     viewDb.close();
     expect(inv.warnings.map((w) => `${w.code} ${w.path}`).sort()).toEqual([
       'malformed usr/lib/sysimage/rpm/rpmdb.sqlite',
+      'malformed var/lib/rpm/Packages',
       'malformed var/lib/rpm/rpmdb.sqlite',
-      'unsupported var/lib/rpm/Packages',
+      'unsupported var/lib/rpm/Packages.db',
     ]);
   });
 });

@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Analyzer, AnalyzerContext } from './analyzer.js';
+import { BdbError, readBdbHashValues } from './bdb-hash.js';
 import { RPMTAG, parseRpmHeader } from './rpm-header.js';
 
 // rpm >= 4.16 keeps its database in SQLite; Fedora >= 36 moved it under /usr/lib/sysimage
 const SQLITE = ['var/lib/rpm/rpmdb.sqlite', 'usr/lib/sysimage/rpm/rpmdb.sqlite'];
 const WAL = SQLITE.map((p) => `${p}-wal`);
-// the older formats: Berkeley DB hash (`Packages`, RHEL <= 8, CentOS 7/8, Amazon Linux 2) and
-// rpm's own NDB (`Packages.db`, SUSE). Not read yet: each needs its own page-format parser.
+// the older format: a Berkeley DB hash (`Packages`: RHEL <= 8, CentOS 7/8, Amazon Linux 2)
+const BDB = ['var/lib/rpm/Packages', 'usr/lib/sysimage/rpm/Packages'];
+// rpm's own NDB (`Packages.db`, SUSE): not read yet
 const OTHER = new Map([
-  ['var/lib/rpm/Packages', 'Berkeley DB rpmdb (RHEL/CentOS 7-8, Amazon Linux 2)'],
-  ['usr/lib/sysimage/rpm/Packages', 'Berkeley DB rpmdb'],
   ['var/lib/rpm/Packages.db', 'NDB rpmdb (SUSE)'],
   ['usr/lib/sysimage/rpm/Packages.db', 'NDB rpmdb (SUSE)'],
 ]);
@@ -22,11 +22,13 @@ export function rpmAnalyzer(): Analyzer {
   const wals = new Map<string, Buffer>();
   return {
     name: 'rpm',
-    wants: (e) => (SQLITE.includes(e.path) || WAL.includes(e.path) || OTHER.has(e.path) ? 'buffer' : false),
+    wants: (e) => (SQLITE.includes(e.path) || WAL.includes(e.path) || BDB.includes(e.path) || OTHER.has(e.path) ? 'buffer' : false),
     analyze(path, data, ctx) {
       const other = OTHER.get(path);
       if (other) {
-        ctx.warn({ code: 'unsupported', message: `rpm: ${other} is not read: only the SQLite rpmdb (rpm >= 4.16) is supported`, path });
+        ctx.warn({ code: 'unsupported', message: `rpm: ${other} is not read: the SQLite (rpm >= 4.16) and Berkeley DB rpmdbs are`, path });
+      } else if (BDB.includes(path)) {
+        readBdbRpmdb(path, data, ctx);
       } else if (path.endsWith('-wal')) {
         if (data.length > 0) wals.set(path.slice(0, -4), data);
       } else {
@@ -70,53 +72,77 @@ function readRpmdb(path: string, image: Buffer, wal: Buffer | undefined, ctx: An
     const t = db.prepare("SELECT type FROM sqlite_master WHERE name = 'Packages'").get() as { type: string } | undefined;
     // a view could run any query; only rpm's own table is read
     if (t?.type !== 'table') throw new Error('no Packages table');
-    let bad = 0;
-    const owned: string[] = [];
-    for (const row of db.prepare('SELECT blob FROM Packages').iterate() as Iterable<{ blob: unknown }>) {
-      if (!(row.blob instanceof Uint8Array)) {
-        bad++;
-        continue;
-      }
-      try {
-        const h = parseRpmHeader(row.blob);
-        const name = h.string(RPMTAG.NAME);
-        const version = h.string(RPMTAG.VERSION);
-        const release = h.string(RPMTAG.RELEASE);
-        if (!name || !version) {
-          bad++;
-          continue;
-        }
-        // gpg-pubkey entries are imported signing keys, not software
-        if (name === 'gpg-pubkey') continue;
-        const epoch = h.int32s(RPMTAG.EPOCH)[0];
-        const arch = h.string(RPMTAG.ARCH);
-        const srpm = h.string(RPMTAG.SOURCERPM);
-        const full = release ? `${version}-${release}` : version;
-        ctx.addPackage({
-          type: 'rpm',
-          name,
-          version: full,
-          path,
-          ...(arch ? { arch } : {}),
-          ...(epoch ? { epoch } : {}),
-          ...(srpm ? { source: sourceOf(srpm) } : {}),
-        });
-        const dirs = h.strings(RPMTAG.DIRNAMES);
-        const idx = h.int32s(RPMTAG.DIRINDEXES);
-        h.strings(RPMTAG.BASENAMES).forEach((base, i) => {
-          const d = dirs[idx[i] ?? -1];
-          if (d !== undefined) owned.push(d + base);
-        });
-      } catch {
-        bad++;
-      }
-    }
-    ctx.addOwned(path, owned);
-    if (bad > 0) ctx.warn({ code: 'malformed', message: `rpm: ${bad} unreadable header(s) skipped`, path });
+    addHeaders(path, (function* () {
+      for (const row of db.prepare('SELECT blob FROM Packages').iterate() as Iterable<{ blob: unknown }>) yield row.blob;
+    })(), ctx);
   } finally {
     db?.close();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * rpm's Berkeley DB `Packages`: a hash keyed by the header number (4 bytes), each value one
+ * header blob; key 0 holds rpm's next free number, not a package.
+ */
+function readBdbRpmdb(path: string, data: Buffer, ctx: AnalyzerContext): void {
+  let read;
+  try {
+    read = readBdbHashValues(data, { maxValueBytes: 64 * 1024 * 1024, maxValues: 1_000_000 });
+  } catch (e) {
+    if (!(e instanceof BdbError)) throw e;
+    ctx.warn({ code: 'malformed', message: `rpm: ${e.message}`.slice(0, 300), path });
+    return;
+  }
+  const headers = read.values.filter(({ key }) => !(key.length === 4 && key.readUInt32LE(0) === 0 && key.readUInt32BE(0) === 0)).map(({ value }) => value);
+  addHeaders(path, headers, ctx, read.skipped);
+}
+
+/** Each header blob as a package, with the files it owns; unreadable ones are counted once. */
+function addHeaders(path: string, blobs: Iterable<unknown>, ctx: AnalyzerContext, alreadyBad = 0): void {
+  let bad = alreadyBad;
+  const owned: string[] = [];
+  for (const blob of blobs) {
+    if (!(blob instanceof Uint8Array)) {
+      bad++;
+      continue;
+    }
+    try {
+      const h = parseRpmHeader(blob);
+      const name = h.string(RPMTAG.NAME);
+      const version = h.string(RPMTAG.VERSION);
+      const release = h.string(RPMTAG.RELEASE);
+      if (!name || !version) {
+        bad++;
+        continue;
+      }
+      // gpg-pubkey entries are imported signing keys, not software
+      if (name === 'gpg-pubkey') continue;
+      const epoch = h.int32s(RPMTAG.EPOCH)[0];
+      const arch = h.string(RPMTAG.ARCH);
+      const srpm = h.string(RPMTAG.SOURCERPM);
+      const full = release ? `${version}-${release}` : version;
+      ctx.addPackage({
+        type: 'rpm',
+        name,
+        version: full,
+        path,
+        ...(arch ? { arch } : {}),
+        ...(epoch ? { epoch } : {}),
+        ...(srpm ? { source: sourceOf(srpm) } : {}),
+      });
+      const dirs = h.strings(RPMTAG.DIRNAMES);
+      const idx = h.int32s(RPMTAG.DIRINDEXES);
+      h.strings(RPMTAG.BASENAMES).forEach((base, i) => {
+        const d = dirs[idx[i] ?? -1];
+        if (d !== undefined) owned.push(d + base);
+      });
+    } catch {
+      bad++;
+    }
+  }
+  ctx.addOwned(path, owned);
+  if (bad > 0) ctx.warn({ code: 'malformed', message: `rpm: ${bad} unreadable header(s) skipped`, path });
 }
 
 /** `openssl-3.0.7-27.el9.src.rpm` -> openssl, 3.0.7-27.el9 (name-version-release.src.rpm). */
