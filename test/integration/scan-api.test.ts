@@ -241,7 +241,6 @@ describe('scanning through the API', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
-    if (process.env['SHOW_LOG']) process.stdout.write(text);
     const r = await report('auto', 'deb', '1');
     expect(text).toContain(`scan of auto/deb@${r.artifact.digest}`);
     expect(text).toMatch(/^status: done$/m);
