@@ -32,7 +32,6 @@ import { SearchService } from './services/search.service.js';
 import { RepositoryResolver } from './services/repositories.js';
 import { RobotService } from './services/robot.service.js';
 import { LoginThrottle, MemoryFailureCounter } from './services/login-throttle.js';
-import { closeRedis, openRedis } from './cache/redis.js';
 import { RedisFailureCounter } from './cache/redis-failure-counter.js';
 import { SessionService } from './services/session.service.js';
 import { TagService } from './services/tag.service.js';
@@ -205,7 +204,9 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
     lastRedisWarning = Date.now();
     logger.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'Redis unavailable: failed logins are counted by this instance alone until it is back');
   };
-  const redis = config.redis.url ? await openRedis(config.redis.url, redisError) : undefined;
+  // ioredis is loaded only when it is used (it costs ~20 MiB of every process otherwise)
+  const redisModule = config.redis.url ? await import('./cache/redis.js') : undefined;
+  const redis = redisModule && config.redis.url ? await redisModule.openRedis(config.redis.url, redisError) : undefined;
   if (redis && !redis.connected) redisError(new Error('could not connect at start'));
   access.useLoginThrottle(
     new LoginThrottle({
@@ -421,7 +422,7 @@ export async function compose(config: Config, logger: Logger = makeLogger(config
       // the pulls and failed logins still in memory
       await audit.close();
       await storage.close?.();
-      if (redis) await closeRedis(redis.redis);
+      if (redis && redisModule) await redisModule.closeRedis(redis.redis);
       await metadata.close();
     },
   };
