@@ -12,6 +12,7 @@ import type {
   SecurityTotals,
 } from '../../ports/finding-index.js';
 import type { DB } from '../schema.js';
+import { replaceArtifactRows, tagNamesOf } from './manifest-rows.js';
 
 /** Rows per INSERT: 13 values each stays far below SQLite's and PostgreSQL's parameter limits. */
 const INSERT_BATCH = 200;
@@ -29,42 +30,27 @@ type Query = ReturnType<typeof joined>;
 export class KyselyFindingIndexRepo implements FindingIndexRepo {
   constructor(private readonly db: Kysely<DB>) {}
 
-  /**
-   * Replaces the artifact's rows: one delete and batched inserts, in the caller's transaction or
-   * in one of its own, so that a search sees the old rows or the new ones, never a mix.
-   */
+  /** Replaces the artifact's rows (replaceArtifactRows); an index's report is its children's: no rows. */
   async replace(manifestId: number, findings: readonly Finding[]): Promise<void> {
-    const run = async (db: Kysely<DB>) => {
-      const owner = await db
-        .selectFrom('manifests as m')
-        .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-        .select(['m.repository_id', 'r.project_id', 'm.media_type'])
-        .where('m.id', '=', manifestId)
-        .executeTakeFirst();
-      await db.deleteFrom('artifact_findings').where('manifest_id', '=', manifestId).execute();
-      // a manifest deleted meanwhile has nothing to index; an index's report is its children's
-      if (!owner || isIndexMediaType(owner.media_type)) return;
-      const rows = findings.map((f) => ({
-        manifest_id: manifestId,
-        repository_id: owner.repository_id,
-        project_id: owner.project_id,
-        vuln_id: f.id,
-        cve_id: cveIdOf(f),
-        package: f.package,
-        version: f.version,
-        fixed_version: f.fixVersions[0] ?? '',
-        severity: severityRank(f.severity),
-        cvss_score: f.cvss?.baseScore ?? null,
-        cvss_version: f.cvss?.version ?? null,
-        summary: (f.summary || f.description).slice(0, 500),
-        link: f.links[0] ?? null,
-      }));
-      for (let i = 0; i < rows.length; i += INSERT_BATCH) {
-        await db.insertInto('artifact_findings').values(rows.slice(i, i + INSERT_BATCH)).execute();
-      }
-    };
-    if (this.db.isTransaction) await run(this.db);
-    else await this.db.transaction().execute(run);
+    await replaceArtifactRows(this.db, 'artifact_findings', manifestId, INSERT_BATCH, (owner) =>
+      isIndexMediaType(owner.media_type)
+        ? []
+        : findings.map((f) => ({
+            manifest_id: manifestId,
+            repository_id: owner.repository_id,
+            project_id: owner.project_id,
+            vuln_id: f.id,
+            cve_id: cveIdOf(f),
+            package: f.package,
+            version: f.version,
+            fixed_version: f.fixVersions[0] ?? '',
+            severity: severityRank(f.severity),
+            cvss_score: f.cvss?.baseScore ?? null,
+            cvss_version: f.cvss?.version ?? null,
+            summary: (f.summary || f.description).slice(0, 500),
+            link: f.links[0] ?? null,
+          })),
+    );
   }
 
   async totals(): Promise<SecurityTotals> {
@@ -159,16 +145,8 @@ export class KyselyFindingIndexRepo implements FindingIndexRepo {
       .orderBy('m.id')
       .limit(limit)
       .execute();
-    const tags = await this.tagsOf(rows.map((r) => Number(r.id)));
+    const tags = await tagNamesOf(this.db, rows.map((r) => Number(r.id)));
     return rows.map((r) => ({ manifestId: Number(r.id), repositoryName: r.name, digest: r.digest, tags: tags.get(Number(r.id)) ?? [] }));
-  }
-
-  private async tagsOf(manifestIds: readonly number[]): Promise<Map<number, string[]>> {
-    const out = new Map<number, string[]>();
-    if (manifestIds.length === 0) return out;
-    const t = await this.db.selectFrom('tags').select(['manifest_id', 'name']).where('manifest_id', 'in', [...new Set(manifestIds)]).orderBy('name').execute();
-    for (const r of t) out.set(Number(r.manifest_id), [...(out.get(Number(r.manifest_id)) ?? []), r.name]);
-    return out;
   }
 
   async search(f: FindingFilter, page: { offset: number; limit: number; withTags: boolean; countUpTo: number }): Promise<{ items: FindingHit[]; total: number }> {
@@ -190,7 +168,7 @@ export class KyselyFindingIndexRepo implements FindingIndexRepo {
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow(),
     ]);
-    const tags = page.withTags ? await this.tagsOf(rows.map((r) => Number(r.manifest_id))) : new Map<number, string[]>();
+    const tags = page.withTags ? await tagNamesOf(this.db, rows.map((r) => Number(r.manifest_id))) : new Map<number, string[]>();
     return {
       total: Number(counted.n),
       items: rows.map((r) => ({

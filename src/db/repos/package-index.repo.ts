@@ -3,6 +3,7 @@ import { indexedVersion, parsePurl } from '../../domain/package-query.js';
 import type { ExtractedPackage } from '../../domain/sbom.js';
 import type { CandidateQuery, IndexedArtifact, PackageCandidate, PackageIndexRepo, PackageOccurrenceRow } from '../../ports/package-index.js';
 import type { ArtifactPackagesTable, DB } from '../schema.js';
+import { replaceArtifactRows, tagNamesOf } from './manifest-rows.js';
 
 /** Rows per INSERT: 9 values each stays far below SQLite's and PostgreSQL's parameter limits. */
 const INSERT_BATCH = 500;
@@ -30,21 +31,9 @@ function rowOf(p: ExtractedPackage): Row {
 export class KyselyPackageIndexRepo implements PackageIndexRepo {
   constructor(private readonly db: Kysely<DB>) {}
 
-  /**
-   * Replaces the artifact's rows: one delete and batched inserts, in the caller's transaction or
-   * in one of its own, so that a search sees the old rows or the new ones, never a mix.
-   */
+  /** Replaces the artifact's rows (replaceArtifactRows). */
   async replace(manifestId: number, packages: readonly ExtractedPackage[]): Promise<void> {
-    const run = async (db: Kysely<DB>) => {
-      const owner = await db
-        .selectFrom('manifests as m')
-        .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-        .select(['m.repository_id', 'r.project_id'])
-        .where('m.id', '=', manifestId)
-        .executeTakeFirst();
-      await db.deleteFrom('artifact_packages').where('manifest_id', '=', manifestId).execute();
-      // a manifest deleted meanwhile: nothing to index
-      if (!owner) return;
+    await replaceArtifactRows(this.db, 'artifact_packages', manifestId, INSERT_BATCH, (owner) => {
       const seen = new Set<string>();
       const rows: ArtifactPackagesTable[] = [];
       for (const p of packages) {
@@ -54,12 +43,8 @@ export class KyselyPackageIndexRepo implements PackageIndexRepo {
         seen.add(key);
         rows.push({ manifest_id: manifestId, repository_id: owner.repository_id, project_id: owner.project_id, ...r });
       }
-      for (let i = 0; i < rows.length; i += INSERT_BATCH) {
-        await db.insertInto('artifact_packages').values(rows.slice(i, i + INSERT_BATCH)).execute();
-      }
-    };
-    if (this.db.isTransaction) await run(this.db);
-    else await this.db.transaction().execute(run);
+      return rows;
+    });
   }
 
   /** The shared WHERE of a search: the package key, the project, what the caller may see. */
@@ -160,12 +145,11 @@ export class KyselyPackageIndexRepo implements PackageIndexRepo {
           .select(['m.id', 'm.digest', 'm.media_type', 'm.artifact_type', 'm.created_at', 'r.name as repository_name', 'p.name as project_name'])
           .where('m.id', 'in', ids)
           .execute(),
-        this.db.selectFrom('tags').select(['manifest_id', 'name']).where('manifest_id', 'in', ids).orderBy('name').execute(),
+        tagNamesOf(this.db, ids),
       ]);
       for (const m of manifests) {
-        out.set(m.id, { manifestId: m.id, repositoryName: m.repository_name, projectName: m.project_name, digest: m.digest, mediaType: m.media_type, artifactType: m.artifact_type, pushedAt: m.created_at, tags: [] });
+        out.set(m.id, { manifestId: m.id, repositoryName: m.repository_name, projectName: m.project_name, digest: m.digest, mediaType: m.media_type, artifactType: m.artifact_type, pushedAt: m.created_at, tags: tags.get(m.id) ?? [] });
       }
-      for (const t of tags) out.get(t.manifest_id)?.tags.push(t.name);
     }
     return out;
   }
