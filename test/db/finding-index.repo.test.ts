@@ -138,6 +138,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(await ids({ cveIdLike: '2023' })).toEqual(['p2/web CVE-2023-9999 bash']);
       expect(await ids({ package: 'lodash' })).toEqual(['p1/app GHSA-aaaa-bbbb-cccc lodash']);
       expect(await ids({ packageLike: 'ss' })).toHaveLength(2);
+      // fuzzy matches ignore case on both dialects, as every other `=~` of the API does
+      expect(await ids({ packageLike: 'OpenSS' })).toHaveLength(2);
+      expect(await ids({ cveIdLike: 'cve-2023' })).toEqual(['p2/web CVE-2023-9999 bash']);
+      expect(await ids({ repositoryNameLike: 'P1/' })).toHaveLength(3);
       // LIKE's own wildcards are taken literally
       expect(await ids({ packageLike: '%' })).toEqual([]);
       expect(await ids({ severities: ['High', 'Low'] })).toEqual(['p1/app CVE-2024-0002 zlib', 'p2/web CVE-2023-9999 bash']);

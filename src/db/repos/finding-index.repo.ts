@@ -1,4 +1,4 @@
-import { type Kysely, type SqlBool, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { CONFIG_TYPES } from '../../domain/artifact.js';
 import { isIndexMediaType } from '../../domain/media-types.js';
 import { SEVERITIES, type Severity, severityRank } from '../../domain/severity.js';
@@ -12,6 +12,7 @@ import type {
   SecurityTotals,
 } from '../../ports/finding-index.js';
 import type { DB } from '../schema.js';
+import { nameMatches } from '../name-match.js';
 import { replaceArtifactRows, tagNamesOf } from './manifest-rows.js';
 
 /** Rows per INSERT: 13 values each stays far below SQLite's and PostgreSQL's parameter limits. */
@@ -19,8 +20,6 @@ const INSERT_BATCH = 200;
 const IMAGE_CONFIGS: string[] = [...CONFIG_TYPES.IMAGE];
 
 const severityOf = (rank: number): Severity => SEVERITIES[rank] ?? 'Unknown';
-/** `%`, `_` and the escape itself taken literally in a LIKE pattern */
-const likeOf = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /** the index rows with their manifest and repository */
 const joined = (db: Kysely<DB>) =>
@@ -196,15 +195,25 @@ export class KyselyFindingIndexRepo implements FindingIndexRepo {
       const id = f.cveId;
       q = q.where((eb) => eb.or([eb('af.cve_id', '=', id), eb('af.vuln_id', '=', id)]));
     }
-    if (f.cveIdLike !== undefined) q = q.where(sql<SqlBool>`af.cve_id like ${likeOf(f.cveIdLike)} escape '\\'`);
+    // fuzzy: the API's one `=~` (case-insensitive on both dialects, LIKE's wildcards literal)
+    if (f.cveIdLike !== undefined) {
+      const fuzzy = f.cveIdLike;
+      q = q.where((eb) => nameMatches(eb, sql.ref<string>('af.cve_id'), { fuzzy }));
+    }
     if (f.package !== undefined) q = q.where('af.package', '=', f.package);
-    if (f.packageLike !== undefined) q = q.where(sql<SqlBool>`af.package like ${likeOf(f.packageLike)} escape '\\'`);
+    if (f.packageLike !== undefined) {
+      const fuzzy = f.packageLike;
+      q = q.where((eb) => nameMatches(eb, sql.ref<string>('af.package'), { fuzzy }));
+    }
     if (f.severities !== undefined) q = q.where('af.severity', 'in', f.severities.length ? f.severities.map(severityRank) : [-1]);
     if (f.cvss?.min !== undefined) q = q.where('af.cvss_score', '>=', f.cvss.min);
     if (f.cvss?.max !== undefined) q = q.where('af.cvss_score', '<=', f.cvss.max);
     if (f.projectIds !== undefined) q = q.where('af.project_id', 'in', f.projectIds.length ? [...f.projectIds] : [-1]);
     if (f.repositoryName !== undefined) q = q.where('r.name', '=', f.repositoryName);
-    if (f.repositoryNameLike !== undefined) q = q.where(sql<SqlBool>`r.name like ${likeOf(f.repositoryNameLike)} escape '\\'`);
+    if (f.repositoryNameLike !== undefined) {
+      const fuzzy = f.repositoryNameLike;
+      q = q.where((eb) => nameMatches(eb, sql.ref<string>('r.name'), { fuzzy }));
+    }
     if (f.digest !== undefined) q = q.where('m.digest', '=', f.digest);
     if (f.tag !== undefined) {
       const tag = f.tag;
