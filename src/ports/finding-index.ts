@@ -1,5 +1,6 @@
 import type { Severity } from '../domain/severity.js';
 import type { Finding } from '../domain/vulnerability.js';
+import type { NameMatch } from './catalog-repos.js';
 
 /**
  * The registry-wide finding index behind the security hub (`/api/v2.0/security/*`): which images
@@ -8,18 +9,14 @@ import type { Finding } from '../domain/vulnerability.js';
  * children are).
  */
 export interface FindingFilter {
-  /** the advisory id or the CVE it names, exactly */
-  cveId?: string;
-  /** substring of the CVE id */
-  cveIdLike?: string;
-  package?: string;
-  packageLike?: string;
+  /** exact: the advisory id or the CVE it names; fuzzy: a substring of the CVE id */
+  cveId?: NameMatch;
+  package?: NameMatch;
   severities?: readonly Severity[];
   /** CVSS base score bounds, inclusive */
   cvss?: { min?: number; max?: number };
   projectIds?: readonly number[];
-  repositoryName?: string;
-  repositoryNameLike?: string;
+  repositoryName?: NameMatch;
   digest?: string;
   tag?: string;
 }

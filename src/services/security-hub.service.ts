@@ -1,6 +1,7 @@
 import { badRequest } from '../domain/errors.js';
 import { anyOf, asInt, checkConditions, type Condition, parseQuery } from '../domain/query.js';
 import { isSeverity, type Severity } from '../domain/severity.js';
+import type { NameMatch } from '../ports/catalog-repos.js';
 import type { Metadata } from '../ports/metadata.js';
 import type { DangerousArtifact, DangerousCve, FindingFilter, FindingHit, SecurityTotals } from '../ports/finding-index.js';
 
@@ -58,27 +59,29 @@ export function findingFilterOf(q: string | undefined): FindingFilter {
   const conds = parseQuery(q);
   checkConditions(conds, QUERY_KEYS);
   const f: FindingFilter = {};
-  const text = (key: string, c: Condition, exact: (v: string) => void, fuzzy?: (v: string) => void) => {
-    if (c.op === 'exact') exact(c.value);
-    else if (c.op === 'fuzzy' && fuzzy) fuzzy(c.value);
-    if ((c.op === 'exact' || c.op === 'fuzzy') && c.value.length > 512) throw badRequest(`${key} is longer than 512 characters`);
+  // checkConditions let only exact and fuzzy through for these keys
+  const text = (key: string, c: Condition): string => {
+    const v = c.op === 'exact' || c.op === 'fuzzy' ? c.value : '';
+    if (v.length > 512) throw badRequest(`${key} is longer than 512 characters`);
+    return v;
   };
+  const match = (key: string, c: Condition): NameMatch => (c.op === 'fuzzy' ? { fuzzy: text(key, c) } : { exact: [text(key, c)] });
   for (const [key, c] of conds) {
     switch (key) {
       case 'cve_id':
-        text(key, c, (v) => (f.cveId = v), (v) => (f.cveIdLike = v));
+        f.cveId = match(key, c);
         break;
       case 'package':
-        text(key, c, (v) => (f.package = v), (v) => (f.packageLike = v));
+        f.package = match(key, c);
         break;
       case 'repository_name':
-        text(key, c, (v) => (f.repositoryName = v), (v) => (f.repositoryNameLike = v));
+        f.repositoryName = match(key, c);
         break;
       case 'tag':
-        text(key, c, (v) => (f.tag = v));
+        f.tag = text(key, c);
         break;
       case 'digest':
-        text(key, c, (v) => (f.digest = v));
+        f.digest = text(key, c);
         break;
       case 'severity':
         f.severities = (anyOf(c) ?? []).map((v) => severityOf(v));

@@ -132,22 +132,22 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('filters by CVE (its id or the CVE it names), package, severity, score, project, repository, tag and digest', async () => {
       const page = { offset: 0, limit: 100, withTags: false, countUpTo: 1000 };
       const ids = async (f: Parameters<Metadata['findingIndex']['search']>[0]) => (await md.findingIndex.search(f, page)).items.map((h) => `${h.repositoryName} ${h.cveId} ${h.package}`);
-      expect(await ids({ cveId: 'CVE-2024-0001' })).toEqual(['p1/app CVE-2024-0001 openssl', 'p2/web CVE-2024-0001 openssl']);
-      expect(await ids({ cveId: 'CVE-2024-0002' })).toEqual(['p1/app CVE-2024-0002 zlib']);
-      expect(await ids({ cveId: 'DSA-5000-1' })).toEqual(['p1/app CVE-2024-0002 zlib']);
-      expect(await ids({ cveIdLike: '2023' })).toEqual(['p2/web CVE-2023-9999 bash']);
-      expect(await ids({ package: 'lodash' })).toEqual(['p1/app GHSA-aaaa-bbbb-cccc lodash']);
-      expect(await ids({ packageLike: 'ss' })).toHaveLength(2);
+      expect(await ids({ cveId: { exact: ['CVE-2024-0001'] } })).toEqual(['p1/app CVE-2024-0001 openssl', 'p2/web CVE-2024-0001 openssl']);
+      expect(await ids({ cveId: { exact: ['CVE-2024-0002'] } })).toEqual(['p1/app CVE-2024-0002 zlib']);
+      expect(await ids({ cveId: { exact: ['DSA-5000-1'] } })).toEqual(['p1/app CVE-2024-0002 zlib']);
+      expect(await ids({ cveId: { fuzzy: '2023' } })).toEqual(['p2/web CVE-2023-9999 bash']);
+      expect(await ids({ package: { exact: ['lodash'] } })).toEqual(['p1/app GHSA-aaaa-bbbb-cccc lodash']);
+      expect(await ids({ package: { fuzzy: 'ss' } })).toHaveLength(2);
       // fuzzy matches ignore case on both dialects, as every other `=~` of the API does
-      expect(await ids({ packageLike: 'OpenSS' })).toHaveLength(2);
-      expect(await ids({ cveIdLike: 'cve-2023' })).toEqual(['p2/web CVE-2023-9999 bash']);
-      expect(await ids({ repositoryNameLike: 'P1/' })).toHaveLength(3);
+      expect(await ids({ package: { fuzzy: 'OpenSS' } })).toHaveLength(2);
+      expect(await ids({ cveId: { fuzzy: 'cve-2023' } })).toEqual(['p2/web CVE-2023-9999 bash']);
+      expect(await ids({ repositoryName: { fuzzy: 'P1/' } })).toHaveLength(3);
       // LIKE's own wildcards are taken literally
-      expect(await ids({ packageLike: '%' })).toEqual([]);
+      expect(await ids({ package: { fuzzy: '%' } })).toEqual([]);
       expect(await ids({ severities: ['High', 'Low'] })).toEqual(['p1/app CVE-2024-0002 zlib', 'p2/web CVE-2023-9999 bash']);
       expect(await ids({ cvss: { min: 5, max: 8 } })).toEqual(['p1/app CVE-2024-0002 zlib', 'p1/app GHSA-aaaa-bbbb-cccc lodash']);
       expect(await ids({ projectIds: [p2] })).toEqual(['p2/web CVE-2024-0001 openssl', 'p2/web CVE-2023-9999 bash']);
-      expect(await ids({ repositoryNameLike: 'app' })).toHaveLength(3);
+      expect(await ids({ repositoryName: { fuzzy: 'app' } })).toHaveLength(3);
       expect(await ids({ tag: 'v1', severities: ['Critical'] })).toEqual(['p1/app CVE-2024-0001 openssl']);
       expect(await ids({ digest: b.digest })).toHaveLength(2);
       expect(await ids({ digest: c.digest })).toEqual([]);

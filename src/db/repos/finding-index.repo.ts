@@ -191,29 +191,18 @@ export class KyselyFindingIndexRepo implements FindingIndexRepo {
 
   private filtered(f: FindingFilter): Query {
     let q: Query = joined(this.db);
-    if (f.cveId !== undefined) {
-      const id = f.cveId;
-      q = q.where((eb) => eb.or([eb('af.cve_id', '=', id), eb('af.vuln_id', '=', id)]));
-    }
-    // fuzzy: the API's one `=~` (case-insensitive on both dialects, LIKE's wildcards literal)
-    if (f.cveIdLike !== undefined) {
-      const fuzzy = f.cveIdLike;
-      q = q.where((eb) => nameMatches(eb, sql.ref<string>('af.cve_id'), { fuzzy }));
-    }
-    if (f.package !== undefined) q = q.where('af.package', '=', f.package);
-    if (f.packageLike !== undefined) {
-      const fuzzy = f.packageLike;
-      q = q.where((eb) => nameMatches(eb, sql.ref<string>('af.package'), { fuzzy }));
-    }
+    // exact or fuzzy (the API's one `=~`: case-insensitive on both dialects, LIKE's wildcards literal)
+    const cve = f.cveId;
+    // an exact CVE id is the advisory's own id or the CVE it names
+    if (cve) q = q.where((eb) => ('fuzzy' in cve ? nameMatches(eb, sql.ref<string>('af.cve_id'), cve) : eb.or([nameMatches(eb, sql.ref<string>('af.cve_id'), cve), nameMatches(eb, sql.ref<string>('af.vuln_id'), cve)])));
+    const pkg = f.package;
+    if (pkg) q = q.where((eb) => nameMatches(eb, sql.ref<string>('af.package'), pkg));
     if (f.severities !== undefined) q = q.where('af.severity', 'in', f.severities.length ? f.severities.map(severityRank) : [-1]);
     if (f.cvss?.min !== undefined) q = q.where('af.cvss_score', '>=', f.cvss.min);
     if (f.cvss?.max !== undefined) q = q.where('af.cvss_score', '<=', f.cvss.max);
     if (f.projectIds !== undefined) q = q.where('af.project_id', 'in', f.projectIds.length ? [...f.projectIds] : [-1]);
-    if (f.repositoryName !== undefined) q = q.where('r.name', '=', f.repositoryName);
-    if (f.repositoryNameLike !== undefined) {
-      const fuzzy = f.repositoryNameLike;
-      q = q.where((eb) => nameMatches(eb, sql.ref<string>('r.name'), { fuzzy }));
-    }
+    const repo = f.repositoryName;
+    if (repo) q = q.where((eb) => nameMatches(eb, sql.ref<string>('r.name'), repo));
     if (f.digest !== undefined) q = q.where('m.digest', '=', f.digest);
     if (f.tag !== undefined) {
       const tag = f.tag;
