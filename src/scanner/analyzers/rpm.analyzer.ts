@@ -72,9 +72,7 @@ function readRpmdb(path: string, image: Buffer, wal: Buffer | undefined, ctx: An
     const t = db.prepare("SELECT type FROM sqlite_master WHERE name = 'Packages'").get() as { type: string } | undefined;
     // a view could run any query; only rpm's own table is read
     if (t?.type !== 'table') throw new Error('no Packages table');
-    addHeaders(path, (function* () {
-      for (const row of db.prepare('SELECT blob FROM Packages').iterate() as Iterable<{ blob: unknown }>) yield row.blob;
-    })(), ctx);
+    addHeaders(path, db.prepare('SELECT blob FROM Packages').pluck().iterate() as Iterable<unknown>, ctx);
   } finally {
     db?.close();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
@@ -94,7 +92,8 @@ function readBdbRpmdb(path: string, data: Buffer, ctx: AnalyzerContext): void {
     ctx.warn({ code: 'malformed', message: `rpm: ${e.message}`.slice(0, 300), path });
     return;
   }
-  const headers = read.values.filter(({ key }) => !(key.length === 4 && key.readUInt32LE(0) === 0 && key.readUInt32BE(0) === 0)).map(({ value }) => value);
+  // (zero reads the same in either byte order)
+  const headers = read.values.filter(({ key }) => !(key.length === 4 && key.readUInt32LE(0) === 0)).map(({ value }) => value);
   addHeaders(path, headers, ctx, read.skipped);
 }
 
