@@ -1,10 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMetadata } from '../../src/db/metadata.js';
 import type { Metadata } from '../../src/ports/metadata.js';
-import { createTestSchema } from '../helpers/postgres.js';
+import { openTestMetadata } from '../helpers/metadata.js';
 
 /** The CVE allowlist repository and project metadata on both dialects. */
 for (const dialect of ['sqlite', 'postgres'] as const) {
@@ -12,21 +8,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let md: Metadata;
     let cleanup: () => Promise<void>;
     beforeAll(async () => {
-      if (dialect === 'sqlite') {
-        const dir = await mkdtemp(join(tmpdir(), 'berth-allowlist-'));
-        md = await openMetadata({ driver: 'sqlite', path: join(dir, 'berth.db') });
-        cleanup = async () => {
-          await md.close();
-          await rm(dir, { recursive: true, force: true });
-        };
-      } else {
-        const s = await createTestSchema();
-        md = await openMetadata({ driver: 'postgres', url: s.url, schema: s.schema, poolSize: 8 });
-        cleanup = async () => {
-          await md.close();
-          await s.drop();
-        };
-      }
+      ({ metadata: md, cleanup } = await openTestMetadata(dialect, { poolSize: 8 }));
     });
     afterAll(() => cleanup());
 

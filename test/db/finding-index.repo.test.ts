@@ -1,14 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeKysely, openKysely } from '../../src/db/dialect.js';
-import { openMetadata } from '../../src/db/metadata.js';
 import { up as findingIndexMigration } from '../../src/db/migrations/013-finding-index.js';
 import type { Severity } from '../../src/domain/severity.js';
 import type { Finding } from '../../src/domain/vulnerability.js';
 import type { Metadata } from '../../src/ports/metadata.js';
-import { createTestSchema } from '../helpers/postgres.js';
+import { openTestMetadata } from '../helpers/metadata.js';
 
 const IMAGE_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -40,7 +36,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`finding index and CVE exports on ${dialect}`, () => {
     let md: Metadata;
     let cleanup: () => Promise<void>;
-    /** a second connection, for what the port does not do (dropping the table) */
+    /** a second connection (dropping the table) */
     let raw: ReturnType<typeof openKysely>;
     let n = 0;
     const manifest = async (repositoryId: number, mediaType = OCI_MANIFEST) => {
@@ -67,25 +63,14 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let c: { id: number; digest: string };
 
     beforeAll(async () => {
-      if (dialect === 'sqlite') {
-        const dir = await mkdtemp(join(tmpdir(), 'berth-findings-'));
-        md = await openMetadata({ driver: 'sqlite', path: join(dir, 'berth.db') });
-        raw = openKysely({ driver: 'sqlite', path: join(dir, 'berth.db') });
-        cleanup = async () => {
-          await closeKysely(raw);
-          await md.close();
-          await rm(dir, { recursive: true, force: true });
-        };
-      } else {
-        const s = await createTestSchema();
-        md = await openMetadata({ driver: 'postgres', url: s.url, schema: s.schema, poolSize: 4 });
-        raw = openKysely({ driver: 'postgres', url: s.url, schema: s.schema, poolSize: 1 });
-        cleanup = async () => {
-          await closeKysely(raw);
-          await md.close();
-          await s.drop();
-        };
-      }
+      const t = await openTestMetadata(dialect, { poolSize: 4 });
+      md = t.metadata;
+      // a second connection to the same database, for what the port does not do
+      raw = openKysely({ ...t.options, ...(t.options.driver === 'postgres' ? { poolSize: 1 } : {}) });
+      cleanup = async () => {
+        await closeKysely(raw);
+        await t.cleanup();
+      };
       p1 = (await md.projects.create({ name: 'p1', public: false, ownerId: null, now: 1 })).id;
       p2 = (await md.projects.create({ name: 'p2', public: false, ownerId: null, now: 1 })).id;
       const r1 = await md.repositories.ensure(p1, 'p1/app', 1);

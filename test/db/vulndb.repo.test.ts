@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMetadata } from '../../src/db/metadata.js';
 import type { Metadata } from '../../src/ports/metadata.js';
 import type { AdvisoryRecord } from '../../src/ports/vulndb-repo.js';
-import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
+import { openTestMetadata } from '../helpers/metadata.js';
 
 const record = (id: string, name: string, fixed: string, aliases: string[] = []): AdvisoryRecord & { lookupNames: string[] } => ({
   advisory: { id, aliases, summary: `summary of ${id}`, details: '', severity: 'High', cvss: { version: '3.1', vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', baseScore: 9.8 }, references: ['https://example.test/a'] },
@@ -89,19 +88,5 @@ function describeVulndbRepo(dialect: string, open: () => Promise<{ metadata: Met
   });
 }
 
-describeVulndbRepo('sqlite', async () => {
-  const metadata = await openMetadata({ driver: 'sqlite', path: ':memory:' });
-  return { metadata, cleanup: () => metadata.close() };
-});
-
-describeVulndbRepo('postgres', async () => {
-  const s: TestSchema = await createTestSchema();
-  const metadata = await openMetadata({ driver: 'postgres', url: s.url, schema: s.schema });
-  return {
-    metadata,
-    cleanup: async () => {
-      await metadata.close();
-      await s.drop();
-    },
-  };
-});
+describeVulndbRepo('sqlite', () => openTestMetadata('sqlite'));
+describeVulndbRepo('postgres', () => openTestMetadata('postgres'));

@@ -1,12 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMetadata } from '../../src/db/metadata.js';
 import { JobRunner, type JobHandlers } from '../../src/jobs/runner.js';
 import type { Metadata } from '../../src/ports/metadata.js';
 import { systemClock } from '../../src/ports/clock.js';
-import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
+import { openTestMetadata } from '../helpers/metadata.js';
 
 /** The job queue on both dialects: dedupe, leases, crash recovery, retries, concurrent claims. */
 function describeQueue(name: string, open: () => Promise<{ metadata: Metadata; second: () => Promise<Metadata>; cleanup(): Promise<void> }>) {
@@ -126,36 +123,11 @@ function describeQueue(name: string, open: () => Promise<{ metadata: Metadata; s
   });
 }
 
-describeQueue('sqlite', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'berth-jobs-'));
-  const path = join(dir, 'berth.db');
-  const metadata = await openMetadata({ driver: 'sqlite', path });
-  const extra: Metadata[] = [];
-  return {
-    metadata,
-    second: async () => {
-      const m = await openMetadata({ driver: 'sqlite', path });
-      extra.push(m);
-      return m;
-    },
-    cleanup: async () => {
-      await metadata.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+/** The queue on one database; `second` opens another connection to it (another instance), which its test closes. */
+async function queueOn(dialect: 'sqlite' | 'postgres') {
+  const t = await openTestMetadata(dialect, { poolSize: 8 });
+  return { metadata: t.metadata, second: () => openMetadata(t.options), cleanup: () => t.cleanup() };
+}
 
-let pg: TestSchema | undefined;
-describeQueue('postgres', async () => {
-  pg = await createTestSchema();
-  const opts = { driver: 'postgres', url: pg.url, schema: pg.schema, poolSize: 8 } as const;
-  const metadata = await openMetadata(opts);
-  return {
-    metadata,
-    second: () => openMetadata(opts),
-    cleanup: async () => {
-      await metadata.close();
-      await pg?.drop();
-    },
-  };
-});
+describeQueue('sqlite', () => queueOn('sqlite'));
+describeQueue('postgres', () => queueOn('postgres'));

@@ -4,12 +4,11 @@ import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMetadata } from '../../src/db/metadata.js';
 import type { Metadata } from '../../src/ports/metadata.js';
 import type { FeedItem, FeedSpec, VulnFeedReader } from '../../src/ports/vulndb-repo.js';
 import { FileFeedReader } from '../../src/scanner/vulndb/feed-reader.js';
 import { VulndbService } from '../../src/services/vulndb.service.js';
-import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
+import { openTestMetadata } from '../helpers/metadata.js';
 
 const FIX = resolve('test/fixtures/vulndata');
 const BULK = join(FIX, 'osv-bulk');
@@ -151,26 +150,5 @@ function describeImport(dialect: string, open: () => Promise<{ metadata: Metadat
   });
 }
 
-describeImport('sqlite', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'berth-vulndb-db-'));
-  const metadata = await openMetadata({ driver: 'sqlite', path: join(dir, 'berth.db') });
-  return {
-    metadata,
-    cleanup: async () => {
-      await metadata.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-describeImport('postgres', async () => {
-  const s: TestSchema = await createTestSchema();
-  const metadata = await openMetadata({ driver: 'postgres', url: s.url, schema: s.schema });
-  return {
-    metadata,
-    cleanup: async () => {
-      await metadata.close();
-      await s.drop();
-    },
-  };
-});
+describeImport('sqlite', () => openTestMetadata('sqlite'));
+describeImport('postgres', () => openTestMetadata('postgres'));

@@ -1,0 +1,43 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DatabaseOptions } from '../../src/db/dialect.js';
+import { openMetadata } from '../../src/db/metadata.js';
+import type { Metadata } from '../../src/ports/metadata.js';
+import { createTestSchema } from './postgres.js';
+
+export interface TestMetadata {
+  metadata: Metadata;
+  /** how to open more connections to the same database */
+  options: DatabaseOptions;
+  /** closes the metadata and removes its database (the SQLite folder, the PostgreSQL schema) */
+  cleanup(): Promise<void>;
+}
+
+/** Berth's metadata, migrated, on a SQLite file of its own or on a PostgreSQL schema of its own. */
+export async function openTestMetadata(dialect: 'sqlite' | 'postgres', opts: { poolSize?: number } = {}): Promise<TestMetadata> {
+  if (dialect === 'sqlite') {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-metadata-'));
+    const options: DatabaseOptions = { driver: 'sqlite', path: join(dir, 'berth.db') };
+    const metadata = await openMetadata(options);
+    return {
+      metadata,
+      options,
+      cleanup: async () => {
+        await metadata.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const s = await createTestSchema();
+  const options: DatabaseOptions = { driver: 'postgres', url: s.url, schema: s.schema, ...(opts.poolSize !== undefined ? { poolSize: opts.poolSize } : {}) };
+  const metadata = await openMetadata(options);
+  return {
+    metadata,
+    options,
+    cleanup: async () => {
+      await metadata.close();
+      await s.drop();
+    },
+  };
+}
