@@ -4,6 +4,7 @@ import { up as findingIndexMigration } from '../../src/db/migrations/013-finding
 import type { Severity } from '../../src/domain/severity.js';
 import type { Finding } from '../../src/domain/vulnerability.js';
 import type { Metadata } from '../../src/ports/metadata.js';
+import { SecurityHubService } from '../../src/services/security-hub.service.js';
 import { openTestMetadata } from '../helpers/metadata.js';
 
 const IMAGE_CONFIG = 'application/vnd.oci.image.config.v1+json';
@@ -187,6 +188,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await md.cveExports.delete(e1.id);
       expect(await md.cveExports.get(e1.id)).toBeUndefined();
       expect((await md.cveExports.get(e2.id))?.userId).toBeNull();
+    });
+
+    it("counts up to Harbor's tune_count cap: past 1,000 matches the total is -1", async () => {
+      const hub = new SecurityHubService({ metadata: md });
+      await md.findingIndex.replace(a.id, Array.from({ length: 1001 }, (_, i) => finding(`CVE-2030-${1000 + i}`, 'many', 'Low', 1)));
+      const page = { offset: 0, limit: 10, withTag: false };
+      expect((await hub.vulnerabilities({ ...page, tuneCount: true, q: 'package=many' })).total).toBe(-1);
+      expect((await hub.vulnerabilities({ ...page, tuneCount: false, q: 'package=many' })).total).toBe(1001);
+      expect((await hub.vulnerabilities({ ...page, tuneCount: true, q: 'package=many,cve_id=~CVE-2030-10' })).total).toBe(100);
     });
   });
 }

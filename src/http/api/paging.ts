@@ -15,9 +15,12 @@ export function pageWindow(q: { page?: number; page_size?: number }): { page: nu
   return { page, size, offset: (page - 1) * size };
 }
 
-/** Harbor's X-Total-Count and Link (prev/next) headers. */
+/**
+ * Harbor's X-Total-Count and Link (prev/next) headers. A negative `total` is Harbor's -1, a
+ * count not taken (`tune_count`): the next page is linked, as there may be one.
+ */
 export function setPageHeaders(req: FastifyRequest, reply: FastifyReply, total: number, page: number, size: number): void {
-  reply.header('x-total-count', String(total));
+  reply.header('x-total-count', String(total < 0 ? -1 : total));
   const [path, qs] = (req.raw.url ?? '').split('?');
   const links: string[] = [];
   const at = (p: number) => {
@@ -27,6 +30,6 @@ export function setPageHeaders(req: FastifyRequest, reply: FastifyReply, total: 
     return `<${path}?${params.toString()}>`;
   };
   if (page > 1) links.push(`${at(page - 1)}; rel="prev"`);
-  if (page * size < total) links.push(`${at(page + 1)}; rel="next"`);
+  if (total < 0 || page * size < total) links.push(`${at(page + 1)}; rel="next"`);
   if (links.length) reply.header('link', links.join(' , '));
 }

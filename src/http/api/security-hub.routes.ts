@@ -113,8 +113,7 @@ export async function securityHubRoutes(app: FastifyInstance, deps: { securityHu
         tuneCount: req.query.tune_count ?? false,
         withTag: req.query.with_tag ?? false,
       });
-      setPageHeaders(req, reply, r.total < 0 ? Number.MAX_SAFE_INTEGER : r.total, w.page, w.size);
-      if (r.total < 0) reply.header('x-total-count', '-1');
+      setPageHeaders(req, reply, r.total, w.page, w.size);
       return r.items.map(vulnerabilityItemJson);
     },
   );
