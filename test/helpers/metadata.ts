@@ -16,28 +16,24 @@ export interface TestMetadata {
 
 /** Berth's metadata, migrated, on a SQLite file of its own or on a PostgreSQL schema of its own. */
 export async function openTestMetadata(dialect: 'sqlite' | 'postgres', opts: { poolSize?: number } = {}): Promise<TestMetadata> {
+  let options: DatabaseOptions;
+  let drop: () => Promise<void>;
   if (dialect === 'sqlite') {
     const dir = await mkdtemp(join(tmpdir(), 'berth-metadata-'));
-    const options: DatabaseOptions = { driver: 'sqlite', path: join(dir, 'berth.db') };
-    const metadata = await openMetadata(options);
-    return {
-      metadata,
-      options,
-      cleanup: async () => {
-        await metadata.close();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
+    options = { driver: 'sqlite', path: join(dir, 'berth.db') };
+    drop = () => rm(dir, { recursive: true, force: true });
+  } else {
+    const s = await createTestSchema();
+    options = { driver: 'postgres', url: s.url, schema: s.schema, ...(opts.poolSize !== undefined ? { poolSize: opts.poolSize } : {}) };
+    drop = () => s.drop();
   }
-  const s = await createTestSchema();
-  const options: DatabaseOptions = { driver: 'postgres', url: s.url, schema: s.schema, ...(opts.poolSize !== undefined ? { poolSize: opts.poolSize } : {}) };
   const metadata = await openMetadata(options);
   return {
     metadata,
     options,
     cleanup: async () => {
       await metadata.close();
-      await s.drop();
+      await drop();
     },
   };
 }
